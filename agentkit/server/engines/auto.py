@@ -1,0 +1,131 @@
+"""The `auto` engine: a deterministic, documented stand-in for a model (see docs/server.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from agentkit.server.engines.base import Call, Planned, Say, Think, Turn
+from agentkit.server.engines.instances import Seeds, instance_for
+from agentkit.server.items import Item, item_text
+
+_CAMEL = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_WORD = re.compile(r"[a-z0-9]+")
+MIN_WORD = 4
+SNIPPET = 80
+
+
+def name_words(name: str) -> set[str]:
+    """The words of a tool name that can trigger it: split on _ - and camelCase, ≥ 4 letters."""
+    words = (w.lower() for part in re.split(r"[_\-\s]+", name) for w in _CAMEL.findall(part))
+    return {w for w in words if len(w) >= MIN_WORD}
+
+
+def mentioned_tools(tools: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """Tools one of whose name words appears as a word of `text`, in the order given."""
+    words = set(_WORD.findall(text.lower()))
+    return [tool for tool in tools if name_words(tool["name"]) & words]
+
+
+class AutoEngine:
+    """Calls the tools the user's words name, summarises tool outputs, else answers briefly."""
+
+    name = "auto"
+
+    async def respond(self, turn: Turn) -> list[Planned]:
+        plan: list[Planned] = []
+        outputs = _trailing_outputs(turn.items)
+        user_text = _last_user_text(turn.items)
+        calls = [] if outputs and _choice_is_auto(turn) else self._calls(turn, user_text)
+        if turn.reasoning_model:
+            plan.append(Think(_thought(user_text, calls, outputs)))
+        if calls:
+            return plan + calls
+        if turn.request.text_format.get("type") == "json_schema":
+            schema = turn.request.text_format["schema"]
+            return [*plan, Say(json.dumps(instance_for(schema, Seeds.from_text(user_text))))]
+        if turn.request.text_format.get("type") == "json_object":
+            return [*plan, Say(json.dumps({"answer": _snippet(user_text)}))]
+        reply = _summarise(turn.items, outputs) if outputs else _reply(turn.items, user_text)
+        return [*plan, Say(reply)]
+
+    def _calls(self, turn: Turn, text: str) -> list[Planned]:
+        request = turn.request
+        tools = [t for t in request.tools if t["type"] == "function"]
+        choice = request.tool_choice
+        if choice == "none" or not tools:
+            return []
+        if isinstance(choice, dict):
+            chosen = [t for t in tools if t["name"] == choice["name"]]
+        else:
+            chosen = mentioned_tools(tools, text)
+            if not chosen and choice == "required":
+                chosen = tools[:1]
+        if not request.parallel_tool_calls:
+            chosen = chosen[:1]
+        if request.max_tool_calls is not None:
+            chosen = chosen[: request.max_tool_calls]
+        seeds = Seeds.from_text(text)
+        return [Call(t["name"], json.dumps(instance_for(t["parameters"], seeds))) for t in chosen]
+
+
+def _choice_is_auto(turn: Turn) -> bool:
+    return turn.request.tool_choice in ("auto", "none")
+
+
+def _trailing_outputs(items: list[Item]) -> list[Item]:
+    outputs: list[Item] = []
+    for item in reversed(items):
+        if item["type"] != "function_call_output":
+            break
+        outputs.append(item)
+    return outputs[::-1]
+
+
+def _user_messages(items: list[Item]) -> list[str]:
+    return [
+        item_text(item)
+        for item in items
+        if item["type"] == "message" and item.get("role") == "user"
+    ]
+
+
+def _last_user_text(items: list[Item]) -> str:
+    messages = _user_messages(items)
+    return messages[-1] if messages else ""
+
+
+def _snippet(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SNIPPET else text[: SNIPPET - 1] + "…"
+
+
+def _reply(items: list[Item], text: str) -> str:
+    if not text:
+        return "Hello! What can I do for you?"
+    earlier = _user_messages(items)[:-1]
+    reply = f'You said: "{_snippet(text)}".'
+    if earlier:
+        count = len(earlier)
+        noun = "message" if count == 1 else "messages"
+        reply += (
+            f" Earlier in this conversation you sent {count} {noun}, starting with "
+            f'"{_snippet(earlier[0])}".'
+        )
+    return reply
+
+
+def _summarise(items: list[Item], outputs: list[Item]) -> str:
+    names = {i["call_id"]: i["name"] for i in items if i["type"] == "function_call"}
+    parts = [f"{names.get(o['call_id'], 'a tool')} returned {item_text(o)}" for o in outputs]
+    return "Here is what the tools returned: " + "; ".join(parts) + "."
+
+
+def _thought(text: str, calls: list[Planned], outputs: list[Item]) -> str:
+    if calls:
+        names = ", ".join(c.name for c in calls if isinstance(c, Call))
+        return f"The request mentions {names}, so I will call it before answering."
+    if outputs:
+        return "The tool results are in; I will summarise them."
+    return f'Thinking about how to answer "{_snippet(text)}".'

@@ -1,0 +1,80 @@
+"""What an engine is: given the model's context, decide the output items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from agentkit.server.errors import APIError
+from agentkit.server.items import Item
+from agentkit.server.validation import CreateRequest
+
+
+@dataclass(frozen=True)
+class Say:
+    """An assistant message with this text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """A function call; `arguments` is sent exactly as given (it may be malformed on purpose)."""
+
+    name: str
+    arguments: str = "{}"
+    call_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Think:
+    """A reasoning item; the summary is shown only when the request asks for one."""
+
+    summary: str
+
+
+@dataclass(frozen=True)
+class Raw:
+    """An output item given verbatim (an id is added when it has none)."""
+
+    item: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Fail:
+    """Answer the request with this error instead of a response."""
+
+    status: int
+    message: str
+    type: str = "server_error"
+    code: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def error(self) -> APIError:
+        return APIError(
+            self.status, self.message, type=self.type, code=self.code, headers=self.headers
+        )
+
+
+Planned = Say | Call | Think | Raw
+
+
+@dataclass
+class Turn:
+    """One model call as an engine sees it."""
+
+    request: CreateRequest
+    items: list[Item]
+    reasoning_model: bool
+
+    @property
+    def model(self) -> str:
+        return self.request.model
+
+
+class Engine(Protocol):
+    """Plays the model: returns the output plan for one turn, or raises `APIError`."""
+
+    name: str
+
+    async def respond(self, turn: Turn) -> list[Planned]: ...
