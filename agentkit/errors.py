@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AgentkitError(Exception):
     """Base class of every exception agentkit raises on purpose."""
@@ -22,3 +24,36 @@ class ToolError(AgentkitError):
         super().__init__(message)
         self.tool_name = tool_name
         self.call_id = call_id
+        self.state: Any = None
+        """The run's state when a run stopped on this error (set by the agent loop)."""
+
+
+class ToolDefinitionError(UserError):
+    """A function cannot become a tool: bad name, unsupported signature, or a schema strict mode can't express."""
+
+
+class RunError(AgentkitError):
+    """A run stopped; `state` holds everything needed to inspect or resume it."""
+
+    def __init__(self, message: str, *, state: Any) -> None:
+        super().__init__(message)
+        self.state = state
+
+
+class MaxTurnsExceeded(RunError):
+    """The run used its `max_turns` model calls without reaching a final answer."""
+
+
+class OutputValidationError(RunError):
+    """The model's final answer did not match `output_type`, after every allowed retry."""
+
+
+class ModelCallError(RunError):
+    """The model call failed for good (after retries): auth, quota, bad request, outage."""
+
+    def __init__(
+        self, message: str, *, state: Any, status_code: int | None, code: str | None
+    ) -> None:
+        super().__init__(message, state=state)
+        self.status_code = status_code
+        self.code = code

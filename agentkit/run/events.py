@@ -1,0 +1,71 @@
+"""Typed events of a streamed run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from agentkit.model.usage import Usage
+
+if TYPE_CHECKING:
+    from agentkit.run.result import RunResult
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the assistant's answer text."""
+
+    delta: str
+    response_id: str
+
+
+@dataclass(frozen=True)
+class ReasoningSummaryDelta:
+    """A piece of a reasoning model's summary of its thinking."""
+
+    delta: str
+    response_id: str
+
+
+@dataclass(frozen=True)
+class ToolCallStarted:
+    """The model called a tool; it is about to run."""
+
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """A tool finished; `output` is what the model will read."""
+
+    call_id: str
+    name: str
+    output: str
+
+
+@dataclass(frozen=True)
+class ResponseCompleted:
+    """One model call finished."""
+
+    response_id: str
+    usage: Usage
+    turn: int
+
+
+@dataclass(frozen=True)
+class FinalResult:
+    """The run finished; the last event of a stream."""
+
+    result: RunResult[Any]
+
+
+RunEvent = (
+    TextDelta
+    | ReasoningSummaryDelta
+    | ToolCallStarted
+    | ToolResult
+    | ResponseCompleted
+    | FinalResult
+)
