@@ -1,0 +1,28 @@
+"""Talking to the Responses endpoint: the client, the fast request path, retries and usage."""
+
+from __future__ import annotations
+
+from agentkit.model.client import (
+    ENTRA_SCOPE,
+    azure_v1_base_url,
+    entra_token_provider,
+    resolve_client,
+)
+from agentkit.model.retry import RetryPolicy, is_retryable, retry_after, with_retries
+from agentkit.model.transport import create_response, open_stream, stream_response
+from agentkit.model.usage import Usage
+
+__all__ = [
+    "ENTRA_SCOPE",
+    "RetryPolicy",
+    "Usage",
+    "azure_v1_base_url",
+    "create_response",
+    "entra_token_provider",
+    "is_retryable",
+    "open_stream",
+    "resolve_client",
+    "retry_after",
+    "stream_response",
+    "with_retries",
+]

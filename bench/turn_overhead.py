@@ -1,0 +1,217 @@
+"""Client CPU per model turn: agentkit vs hand-written loops, against the local server.
+
+Not a test. Run: `.venv/bin/python bench/turn_overhead.py`. The server runs in a background
+thread; only the client thread's CPU (`time.thread_time`) is counted, so the numbers are the
+client's own cost of building requests, sending them and parsing responses.
+
+Scenarios:
+  A. 200 runs of a 2-turn tool loop (store=True, chained by previous_response_id).
+  B. one 50-turn store=False run (the whole transcript resent by value each turn).
+
+Loops compared: (1) agentkit, (2) a hand-written loop over `client.responses.create(input=...)`,
+(3) a hand-written loop sending a pre-built body with `client.post`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import openai
+from openai.types.responses import Response
+
+from agentkit import Agent, tool
+from agentkit.server import LocalServer
+from agentkit.server.engines import Call, Say
+
+MODEL = "gpt-4o"
+RUNS_A = 200
+TURNS_B = 50
+PROMPT = "What is the weather in Paris?"
+TOOLS = [
+    {
+        "type": "function",
+        "name": "get_weather",
+        "description": "Get the weather for a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+            "additionalProperties": False,
+        },
+        "strict": True,
+    }
+]
+
+
+@tool
+async def get_weather(city: str) -> str:
+    """Get the weather for a city."""
+    return json.dumps({"city": city, "temperature_c": 21})
+
+
+async def weather(arguments: str) -> str:
+    return json.dumps({"city": json.loads(arguments)["city"], "temperature_c": 21})
+
+
+# --- the three loops -----------------------------------------------------------------------
+
+
+async def agentkit_loop(client: openai.AsyncOpenAI, store: bool, max_turns: int) -> None:
+    agent = Agent(model=MODEL, tools=[get_weather], client=client, store=store, max_turns=max_turns)
+    await agent.run(PROMPT)
+
+
+async def sdk_loop(client: openai.AsyncOpenAI, store: bool, max_turns: int) -> None:
+    extra: dict[str, Any] = {} if store else {"include": ["reasoning.encrypted_content"]}
+    items: list[Any] = [{"role": "user", "content": PROMPT}]
+    previous: str | None = None
+    for _ in range(max_turns):
+        response = await client.responses.create(
+            model=MODEL,
+            input=items,
+            tools=TOOLS,  # type: ignore[arg-type]
+            store=store,
+            previous_response_id=previous if store else openai.omit,
+            **extra,
+        )
+        calls = [o for o in response.output if o.type == "function_call"]
+        if store:
+            previous, items = response.id, []
+        else:
+            items += response.output
+        if not calls:
+            return
+        for call in calls:
+            output = await weather(call.arguments)
+            items.append({"type": "function_call_output", "call_id": call.call_id, "output": output})
+
+
+async def prebuilt_loop(client: openai.AsyncOpenAI, store: bool, max_turns: int) -> None:
+    items: list[dict[str, Any]] = [{"type": "message", "role": "user", "content": PROMPT}]
+    previous: str | None = None
+    for _ in range(max_turns):
+        body: dict[str, Any] = {"model": MODEL, "input": items, "tools": TOOLS, "store": store}
+        if store and previous:
+            body["previous_response_id"] = previous
+        if not store:
+            body["include"] = ["reasoning.encrypted_content"]
+        response = await client.post("/responses", cast_to=Response, body=body)
+        output = [o.to_dict() for o in response.output]
+        if store:
+            previous, items = response.id, []
+        else:
+            items = items + output
+        calls = [o for o in output if o["type"] == "function_call"]
+        if not calls:
+            return
+        for call in calls:
+            output_text = await weather(call["arguments"])
+            items.append({"type": "function_call_output", "call_id": call["call_id"], "output": output_text})
+
+
+Loop = Callable[[openai.AsyncOpenAI, bool, int], Awaitable[None]]
+LOOPS: dict[str, Loop] = {"agentkit": agentkit_loop, "sdk create": sdk_loop, "prebuilt": prebuilt_loop}
+
+
+# --- measuring -----------------------------------------------------------------------------
+
+
+class TurnClock:
+    """Records the client thread's CPU time at the start of every model request."""
+
+    def __init__(self) -> None:
+        self.marks: list[float] = []
+        self._original = openai.AsyncOpenAI.post
+
+    def __enter__(self) -> TurnClock:
+        original = self._original
+
+        async def timed_post(client: Any, *args: Any, **kwargs: Any) -> Any:
+            self.marks.append(time.thread_time())
+            return await original(client, *args, **kwargs)
+
+        openai.AsyncOpenAI.post = timed_post  # type: ignore[method-assign, assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        openai.AsyncOpenAI.post = self._original  # type: ignore[method-assign]
+
+
+def scenario_a(server: LocalServer) -> dict[str, float]:
+    """CPU seconds per model turn over RUNS_A two-turn runs, for each loop."""
+    results = {}
+    for name, loop in LOOPS.items():
+
+        async def main(loop: Loop = loop) -> float:
+            client = openai.AsyncOpenAI(base_url=server.base_url, api_key="bench", max_retries=0)
+            await loop(client, True, 5)  # warm up
+            start = time.thread_time()
+            for _ in range(RUNS_A):
+                await loop(client, True, 5)
+            spent = time.thread_time() - start
+            await client.close()
+            return spent / (RUNS_A * 2)
+
+        results[name] = asyncio.run(main())
+    return results
+
+
+def scenario_b(server: LocalServer) -> dict[str, tuple[float, float, float]]:
+    """Per loop: mean CPU per turn, and the 2nd and last turns' CPU, over one 50-turn run."""
+    results = {}
+    for name, loop in LOOPS.items():
+        script = [Call("get_weather", json.dumps({"city": f"City {i}"})) for i in range(TURNS_B - 1)]
+        server.scripted.queue(*script, Say("All done."))
+        async def main(loop: Loop = loop) -> float:
+            client = openai.AsyncOpenAI(base_url=server.base_url, api_key="bench", max_retries=0)
+            start = time.thread_time()
+            await loop(client, False, TURNS_B + 5)
+            spent = time.thread_time() - start
+            await client.close()
+            return spent
+
+        with TurnClock() as clock:
+            total = asyncio.run(main())
+        turns = [b - a for a, b in zip(clock.marks, clock.marks[1:], strict=False)]
+        results[name] = (total / TURNS_B, turns[1], turns[-1])
+    return results
+
+
+def import_ratio() -> float:
+    """`import agentkit` time over `import openai` time, best of 5 fresh interpreters each."""
+
+    def best(module: str) -> float:
+        code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+        runs = [float(subprocess.check_output([sys.executable, "-c", code])) for _ in range(5)]
+        return min(runs)
+
+    return best("agentkit") / best("openai")
+
+
+def main() -> None:
+    with LocalServer() as server:
+        a = scenario_a(server)
+    with LocalServer(engine="scripted") as server:
+        b = scenario_b(server)
+    print(f"A. {RUNS_A} runs of a 2-turn tool loop (client CPU per turn):")
+    for name, seconds in a.items():
+        print(f"   {name:<12} {seconds * 1e3:7.3f} ms")
+    print(f"   agentkit / prebuilt   = {a['agentkit'] / a['prebuilt']:.2f}  (goal <= 1.20)")
+    print(f"   agentkit / sdk create = {a['agentkit'] / a['sdk create']:.2f}")
+    print(f"B. one {TURNS_B}-turn store=False run (client CPU per turn: mean, 2nd, last):")
+    for name, (mean, second, last) in b.items():
+        print(f"   {name:<12} {mean * 1e3:7.3f} ms  {second * 1e3:7.3f} ms  {last * 1e3:7.3f} ms  last/2nd {last / second:.2f}")
+    print(f"   agentkit / prebuilt   = {b['agentkit'][0] / b['prebuilt'][0]:.2f}  (goal <= 1.20)")
+    print(f"   agentkit / sdk create = {b['agentkit'][0] / b['sdk create'][0]:.2f}")
+    print(f"   agentkit last/2nd turn = {b['agentkit'][2] / b['agentkit'][1]:.2f}  (goal <= 1.50)")
+    print(f"import agentkit / import openai = {import_ratio():.2f}  (goal <= 1.15)")
+
+
+if __name__ == "__main__":
+    main()
