@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,7 +24,7 @@ from agentkit.server.generate import Draft
 from agentkit.server.reasoning import DEFAULT_REASONING_MODELS, ReasoningSealer, is_reasoning_model
 from agentkit.server.sse import dumps, frame, numbered, response_events
 from agentkit.server.store import Store
-from agentkit.server.validation import parse_create_request
+from agentkit.server.validation import decode_json, parse_create_request
 
 log = logging.getLogger("agentkit.server")
 
@@ -141,7 +140,7 @@ async def delete_response(request: Request) -> Response:
 async def cancel_response(request: Request) -> Response:
     state: ServerState = request.app.state.server
     _stored(state, request)
-    raise invalid("Only responses created with background=true can be cancelled.", "response_id")
+    raise invalid("Cannot cancel a synchronous response.")
 
 
 async def list_input_items(request: Request) -> Response:
@@ -168,12 +167,16 @@ def _page(items: list[dict[str, Any]], query: Any) -> dict[str, Any]:
     limit = _limit(query.get("limit", "20"))
     ordered = items if order == "asc" else items[::-1]
     ids = [item.get("id") for item in ordered]
+    backwards = False
     if after := query.get("after"):
         ordered = ordered[_position(ids, after, "after") + 1 :]
     elif before := query.get("before"):
-        ordered = ordered[: _position(ids, before, "before")]
-        ordered = ordered[-limit:]
+        # The `limit` items just before the cursor; `has_more` when still more precede them.
+        ordered = ordered[: _position(ids, before, "before")][::-1]
+        backwards = True
     page = ordered[:limit]
+    if backwards:
+        page = page[::-1]
     return {
         "object": "list",
         "data": page,
@@ -235,13 +238,7 @@ async def _json_body(request: Request, cap: int) -> Any:
         if size > cap:
             raise _too_large(cap)
         chunks.append(chunk)
-    try:
-        return json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError):
-        raise invalid(
-            "We could not parse the JSON body of your request. The API expects a JSON payload, "
-            "but what was sent was not valid JSON."
-        ) from None
+    return decode_json(b"".join(chunks))
 
 
 def _too_large(cap: int) -> APIError:
@@ -258,6 +255,12 @@ def _guarded(handler: Handler) -> Handler:
     """Check the API key, then turn every failure into the service's error shape."""
 
     async def guarded(request: Request) -> Response:
+        response = await answer(request)
+        # Every answer carries a request id, as the service's do (the SDK reads it).
+        response.headers.setdefault("x-request-id", new_id("req"))
+        return response
+
+    async def answer(request: Request) -> Response:
         try:
             _authenticate(request)
             return await handler(request)
@@ -296,7 +299,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     message = "Not found." if status == 404 else (getattr(exc, "detail", None) or "Error.")
     error = APIError(status, f"{message} ({request.method} {request.url.path})")
-    return _json(error.body(), status)
+    return _json(error.body(), status, {"x-request-id": new_id("req")})
 
 
 def _routes(scripted: bool) -> list[Route]:

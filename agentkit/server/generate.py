@@ -13,7 +13,13 @@ from agentkit.server.context import Context
 from agentkit.server.engines.base import Call, Planned, Raw, Say, Think
 from agentkit.server.items import Item
 from agentkit.server.reasoning import ReasoningSealer
-from agentkit.server.usage import count_items, count_text, count_tools, usage_body
+from agentkit.server.usage import (
+    ITEM_OVERHEAD,
+    count_items,
+    count_text,
+    count_tools,
+    usage_body,
+)
 from agentkit.server.validation import CreateRequest
 
 _CALL_ALPHABET = string.ascii_letters + string.digits
@@ -60,7 +66,7 @@ class Draft:
             "prompt_cache_retention": r.prompt_cache_retention,
             "reasoning": self._reasoning(),
             "safety_identifier": r.safety_identifier,
-            "service_tier": "default" if r.service_tier == "auto" else r.service_tier,
+            "service_tier": self._service_tier(status),
             "store": r.store,
             "temperature": r.temperature,
             "text": {"format": r.text_format, "verbosity": r.verbosity},
@@ -75,6 +81,13 @@ class Draft:
             "user": r.user,
             "metadata": r.metadata,
         }
+
+    def _service_tier(self, status: str) -> str:
+        """As the service does: the tier asked for while in progress, then the tier used."""
+        tier = self.request.service_tier
+        if status == "in_progress" or tier != "auto":
+            return tier
+        return "default"
 
     def _reasoning(self) -> dict[str, Any]:
         if not self.reasoning_model:
@@ -166,7 +179,8 @@ def _limit(output: list[Item], budget: int | None) -> tuple[list[Item], bool]:
             used += cost
             continue
         if item["type"] == "message":
-            room = max(0, budget - used) * 4
+            # What fits once the item's own framing is paid for: never above the budget.
+            room = max(0, budget - used - ITEM_OVERHEAD) * 4
             text = item["content"][0]["text"][:room]
             kept.append({**message_item(text, "incomplete"), "id": item["id"]})
         return kept, True
