@@ -1,18 +1,27 @@
-"""The README's first command: the Responses API page's samples, run against the local server.
+"""The README's first command: the Responses API page's samples, then the agentkit quickstart.
 
 With no credentials this starts `agentkit serve` in-process and talks to it with the real
 `openai` client. Set `AGENTKIT_BASE_URL`, `AZURE_OPENAI_ENDPOINT` (+ key or Entra ID) or
-`OPENAI_API_KEY` to point the same samples at a real deployment (`AGENTKIT_MODEL` names it).
+`OPENAI_API_KEY` (the first one set wins, as for agents) to point the same samples at a real
+deployment (`AGENTKIT_MODEL` names it). The quickstart is `examples/quickstart.py`, run as is.
 """
 
 from __future__ import annotations
 
 import os
+import runpy
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 from openai import OpenAI
+from openai.types.responses import FunctionToolParam, ResponseInputItemParam
+
+from agentkit.model import ENTRA_SCOPE, azure_v1_base_url
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart.py"
 
 
 def section(title: str) -> None:
@@ -23,22 +32,34 @@ def section(title: str) -> None:
 def demo_client() -> Iterator[tuple[OpenAI, str]]:
     """A client for the configured deployment, or for a local server started here."""
     model = os.environ.get("AGENTKIT_MODEL", "gpt-4o")
-    if os.environ.get("OPENAI_API_KEY") and not os.environ.get("AGENTKIT_BASE_URL"):
-        yield OpenAI(), model
-        return
-    if endpoint := os.environ.get("AZURE_OPENAI_ENDPOINT"):
-        key = os.environ.get("AZURE_OPENAI_API_KEY", "")
-        base = endpoint.rstrip("/") + "/openai/v1/"
-        yield OpenAI(base_url=base, api_key=key, default_headers={"api-key": key}), model
-        return
     if base_url := os.environ.get("AGENTKIT_BASE_URL"):
         yield OpenAI(base_url=base_url, api_key=os.environ.get("AGENTKIT_API_KEY", "local")), model
+        return
+    if endpoint := os.environ.get("AZURE_OPENAI_ENDPOINT"):
+        yield _azure_client(azure_v1_base_url(endpoint)), model
+        return
+    if os.environ.get("OPENAI_API_KEY"):
+        yield OpenAI(), model
         return
     from agentkit.server import LocalServer
 
     with LocalServer() as server:
         print(f"(no credentials set: using the local server at {server.base_url})")
-        yield OpenAI(base_url=server.base_url, api_key="local"), model
+        os.environ["AGENTKIT_BASE_URL"] = server.base_url  # agents in this process use it too
+        try:
+            yield OpenAI(base_url=server.base_url, api_key="local"), model
+        finally:
+            del os.environ["AGENTKIT_BASE_URL"]
+
+
+def _azure_client(base_url: str) -> OpenAI:
+    """Azure's v1 API by `AZURE_OPENAI_API_KEY`, else by Entra ID (`DefaultAzureCredential`)."""
+    if key := os.environ.get("AZURE_OPENAI_API_KEY"):
+        return OpenAI(base_url=base_url, api_key=key, default_headers={"api-key": key})
+    from azure.identity import DefaultAzureCredential, get_bearer_token_provider
+
+    provider = get_bearer_token_provider(DefaultAzureCredential(), ENTRA_SCOPE)
+    return OpenAI(base_url=base_url, api_key=provider)
 
 
 def run_samples(client: OpenAI, model: str) -> None:
@@ -61,7 +82,7 @@ def run_samples(client: OpenAI, model: str) -> None:
     print(second.output_text)
 
     section("Chain manually (send the items yourself)")
-    inputs: list = [
+    inputs: list[Any] = [
         {"type": "message", "role": "user", "content": "Define catastrophic forgetting?"}
     ]
     reply = client.responses.create(model=model, input=inputs)
@@ -76,7 +97,7 @@ def run_samples(client: OpenAI, model: str) -> None:
     print()
 
     section("Function calling")
-    tools = [
+    tools: list[FunctionToolParam] = [
         {
             "type": "function",
             "name": "get_weather",
@@ -85,7 +106,9 @@ def run_samples(client: OpenAI, model: str) -> None:
                 "type": "object",
                 "properties": {"location": {"type": "string"}},
                 "required": ["location"],
+                "additionalProperties": False,
             },
+            "strict": True,
         }
     ]
     asked = client.responses.create(
@@ -93,7 +116,7 @@ def run_samples(client: OpenAI, model: str) -> None:
         tools=tools,
         input=[{"role": "user", "content": "What's the weather in San Francisco?"}],
     )
-    outputs = []
+    outputs: list[ResponseInputItemParam] = []
     for item in asked.output:
         if item.type == "function_call":
             print(f"model called {item.name}({item.arguments})")
@@ -117,9 +140,23 @@ def run_samples(client: OpenAI, model: str) -> None:
     print(f"deleted {response.id}")
 
 
+def run_quickstart() -> None:
+    """Run `examples/quickstart.py` as a script, against the endpoint the samples used."""
+    section("agentkit quickstart (examples/quickstart.py)")
+    if not QUICKSTART.exists():
+        print(f"(skipped: {QUICKSTART} is not here; it ships with the source repository)")
+        return
+    sys.path.insert(0, str(QUICKSTART.parent))  # as `python examples/quickstart.py` would
+    try:
+        runpy.run_path(str(QUICKSTART), run_name="__main__")
+    finally:
+        sys.path.remove(str(QUICKSTART.parent))
+
+
 def main() -> int:
     with demo_client() as (client, model):
         run_samples(client, model)
+        run_quickstart()
     return 0
 
 

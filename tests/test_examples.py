@@ -1,0 +1,257 @@
+"""The examples, the demo and the docs' code blocks run as a user runs them: offline, clean env.
+
+Each runs in a subprocess with no AGENTKIT_/AZURE_/OPENAI_ variables, so it starts its own
+local server; we check its exit status, that it wrote nothing to stderr, and the lines it
+printed, in order.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import inspect
+import io
+import logging
+import os
+import re
+import subprocess
+import sys
+import types
+import warnings
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from agentkit.server import LocalServer
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
+DOCS = [ROOT / "docs" / page for page in ("agents.md", "azure.md", "stateless.md", "tools.md")]
+TIMEOUT = 120
+NOT_RUN = "<!-- not run"  # an HTML comment right before a block: compiled, not run
+# `print(x)  # what it prints`, or that comment on the next line: checked against the output
+PRINTS = re.compile(r"^ *print\(.*\)(?:  # (.+)|\n *# (.+))$", re.MULTILINE)
+FENCE = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+LOCAL = r"\(no endpoint configured: using agentkit's local server at http://127\.0\.0\.1:\d+/v1\)"
+WEATHER = '{"city":"Paris","temperature_c":21,"sky":"sunny"}'
+
+# Lines each example must print, in this order (other lines may come between them).
+# A `re.Pattern` must match a whole line; a string must equal one.
+EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
+    "quickstart.py": [
+        re.compile(LOCAL),
+        "user: What's the weather in Paris?",
+        '  tool call: get_weather({"city": "Paris"})',
+        f"assistant: Here is what the tools returned: get_weather returned {WEATHER}.",
+        "user: What is the status of order 42?",
+        '  tool call: order_status({"order_id": 42})',
+        "assistant: Here is what the tools returned: order_status returned shipped, arriving "
+        "Tuesday.",
+        re.compile(r"usage: 4 requests, \d+ input tokens \([1-9]\d* cached\), \d+ output tokens"),
+    ],
+    "stateless.py": [
+        re.compile(LOCAL),
+        "user: What's the weather in Paris?",
+        "  reasoning: To answer this I will call get_weather.",
+        '  tool call: get_weather({"city": "Paris"})',
+        "  reasoning: The tool results are in; I will summarise them.",
+        f"assistant: Here is what the tools returned: get_weather returned {WEATHER}.",
+        "saved conversation: 6 items, 2 with encrypted reasoning",
+        "API key in it: False",
+        "user: What about the weather in Rome?",
+        "  reasoning: To answer this I will call get_weather.",
+        '  tool call: get_weather({"city": "Rome"})',
+        "assistant: Here is what the tools returned: get_weather returned "
+        '{"city":"Rome","temperature_c":21,"sky":"sunny"}.',
+    ],
+    "structured_output.py": [
+        re.compile(LOCAL),
+        "Invoice(customer='Acme Corp', amount=1250.5, currency='EUR', paid=True)",
+        "Acme Corp: 1250.50 EUR, paid",
+    ],
+    "streaming.py": [
+        re.compile(LOCAL),
+        '-> calling get_weather({"city": "Paris"})',
+        f"<- get_weather returned {WEATHER}",
+        f"Here is what the tools returned: get_weather returned {WEATHER}.",
+        re.compile(r"\(2 model calls, \d+ tokens\)"),
+    ],
+    "azure.py": [
+        "Run an agent on Azure OpenAI: three environment variables, no code changes.",
+        "    export AZURE_OPENAI_ENDPOINT=https://YOUR-RESOURCE.openai.azure.com",
+        re.compile(
+            r"calling http://127\.0\.0\.1:\d+/openai/v1/responses, deployment 'gpt-4o', api-key"
+        ),
+        'assistant: You said: "What does Azure OpenAI\'s Responses API do?".',
+        re.compile(r"response id: resp_\w+"),
+    ],
+}
+
+
+def heading(title: str) -> str:
+    """A section heading as the demo prints it."""
+    return f"== {title} " + "=" * (66 - len(title))
+
+
+DEMO = [
+    heading("Generate a text response"),
+    'You said: "This is a test".',
+    heading("Function calling"),
+    'model called get_weather({"location": "San Francisco"})',
+    'Here is what the tools returned: get_weather returned {"temperature": "70 degrees"}.',
+    re.compile(r"deleted resp_\w+"),
+    heading("agentkit quickstart (examples/quickstart.py)"),
+    *EXPECTED["quickstart.py"][1:],
+]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The current environment without any endpoint or credential, plus `extra`."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AGENTKIT_", "AZURE_", "OPENAI_"))
+    }
+    return {**env, "PYTHONUNBUFFERED": "1", **extra}
+
+
+def run_python(*args: str, env: dict[str, str] | None = None) -> list[str]:
+    """Run `python *args` from the repository root; its stdout lines, once it exited cleanly."""
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    assert done.stderr == "", done.stderr
+    return done.stdout.splitlines()
+
+
+def assert_lines_in_order(lines: list[str], expected: list[str | re.Pattern[str]]) -> None:
+    remaining = iter(lines)
+    for want in expected:
+        for line in remaining:
+            if (line == want) if isinstance(want, str) else want.fullmatch(line):
+                break
+        else:
+            shown = want if isinstance(want, str) else want.pattern
+            pytest.fail(f"missing (in order): {shown!r}\n--- output:\n" + "\n".join(lines))
+
+
+@pytest.fixture(scope="module")
+def runs() -> Iterator[dict[str, Future[list[str]]]]:
+    """The clean-environment runs, started together up front: they are independent processes."""
+    jobs = {
+        "demo": ("-m", "agentkit.demo"),
+        **{example.name: (str(example),) for example in EXAMPLES},
+        **{page.name: (__file__, str(page)) for page in DOCS},
+    }
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        yield {name: pool.submit(run_python, *args) for name, args in jobs.items()}
+
+
+@pytest.fixture
+def keyed_server() -> Iterator[LocalServer]:
+    """A local server of the test's own, checking an API key like Azure does."""
+    with LocalServer(api_key="test-key") as running:
+        yield running
+
+
+def test_every_example_is_checked() -> None:
+    assert [p.name for p in EXAMPLES] == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.stem)
+def test_example_runs_offline(example: Path, runs: dict[str, Future[list[str]]]) -> None:
+    assert_lines_in_order(runs[example.name].result(), EXPECTED[example.name])
+
+
+def test_demo_runs_the_samples_then_the_quickstart(runs: dict[str, Future[list[str]]]) -> None:
+    lines = runs["demo"].result()
+    assert lines[0].startswith("(no credentials set: using the local server at http://127.0.0.1:")
+    assert_lines_in_order(lines, DEMO)
+    assert not any(line.startswith("(no endpoint configured") for line in lines), (
+        "the quickstart should reuse the demo's server, not start its own"
+    )
+
+
+def test_examples_use_a_configured_endpoint(keyed_server: LocalServer) -> None:
+    env = clean_env(AGENTKIT_BASE_URL=keyed_server.base_url, AGENTKIT_API_KEY="test-key")
+    lines = run_python("examples/quickstart.py", env=env)
+    assert_lines_in_order(lines, EXPECTED["quickstart.py"][1:])
+    assert not any(line.startswith("(no endpoint configured") for line in lines)
+    assert [body["model"] for body in keyed_server.requests] == ["gpt-4o"] * 4
+
+
+def test_azure_example_on_a_configured_azure_endpoint(keyed_server: LocalServer) -> None:
+    env = clean_env(
+        AZURE_OPENAI_ENDPOINT=keyed_server.url + "/",
+        AZURE_OPENAI_API_KEY="test-key",
+        AZURE_OPENAI_DEPLOYMENT="my-gpt-4o",
+    )
+    lines = run_python("examples/azure.py", env=env)
+    assert (
+        lines[0]
+        == f"calling {keyed_server.url}/openai/v1/responses, deployment 'my-gpt-4o', api-key"
+    )
+    assert lines[1] == 'assistant: You said: "What does Azure OpenAI\'s Responses API do?".'
+    assert len(lines) == 3
+    assert [body["model"] for body in keyed_server.requests] == ["my-gpt-4o"]
+
+
+# --- the docs' code blocks ---------------------------------------------------------------------
+
+
+def python_blocks(markdown: str) -> list[tuple[int, str, bool]]:
+    """Each ```python block: its first line number, its source, and whether it is to be run."""
+    blocks = []
+    for match in FENCE.finditer(markdown):
+        before = markdown[: match.start()].rstrip().rsplit("\n", 1)[-1]
+        line = markdown.count("\n", 0, match.start()) + 2
+        blocks.append((line, match.group(1), not before.startswith(NOT_RUN)))
+    return blocks
+
+
+def run_doc(path: Path) -> None:
+    """Run a page's blocks in order, in one module, against a local server (top-level await ok)."""
+    warnings.simplefilter("error")  # a page that shows a warning catches it
+    logging.basicConfig(stream=sys.stdout, format="%(levelname)s %(name)s: %(message)s")
+    module = types.ModuleType("doc")
+    sys.modules["doc"] = module
+    with LocalServer() as server:
+        os.environ["AGENTKIT_BASE_URL"] = server.base_url
+        for line, source, run in python_blocks(path.read_text()):
+            flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+            code = compile(source, f"{path.name}:{line}", "exec", flags=flags, dont_inherit=True)
+            if not run:
+                continue
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                value = eval(code, module.__dict__)
+                if inspect.iscoroutine(value):
+                    asyncio.run(value)
+            print(printed.getvalue(), end="")
+            for inline, below in PRINTS.findall(source):
+                shown = inline or below
+                assert shown in printed.getvalue().splitlines(), f"{path.name}:{line}: {shown!r}"
+
+
+@pytest.mark.parametrize("page", DOCS, ids=lambda path: path.name)
+def test_doc_code_blocks_run(page: Path, runs: dict[str, Future[list[str]]]) -> None:
+    runs[page.name].result()  # exit status 0, nothing on stderr, and each shown print checked
+
+
+def test_doc_pages_have_code_blocks_to_run() -> None:
+    for page in DOCS:
+        assert any(run for _, _, run in python_blocks(page.read_text())), page.name
+
+
+if __name__ == "__main__":
+    run_doc(Path(sys.argv[1]))
