@@ -32,7 +32,8 @@ async def run_calls(
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(one(call)) for call in calls]
     except BaseExceptionGroup as failures:
-        raise _first(failures) from None
+        error = _first(failures)
+        raise error from error.__cause__  # keep the tool's own exception as the cause
     return [
         function_output(call["call_id"], task.result())
         for call, task in zip(calls, tasks, strict=True)

@@ -47,7 +47,7 @@ class ToolResult:
 
 @dataclass(frozen=True)
 class ResponseCompleted:
-    """One model call finished."""
+    """One model call finished; `usage` is that call's alone (the run's total is on the result)."""
 
     response_id: str
     usage: Usage

@@ -16,6 +16,7 @@ import openai
 from openai.types.responses import (
     Response,
     ResponseCompletedEvent,
+    ResponseCreatedEvent,
     ResponseErrorEvent,
     ResponseFailedEvent,
     ResponseIncompleteEvent,
@@ -26,7 +27,7 @@ from pydantic import ValidationError
 
 from agentkit.context import RunContext
 from agentkit.errors import MaxTurnsExceeded, ModelCallError, OutputValidationError, ToolError
-from agentkit.model import RetryPolicy, create_response, stream_response
+from agentkit.model import RetryPolicy, Usage, create_response, stream_response
 from agentkit.run.calls import run_calls
 from agentkit.run.events import (
     FinalResult,
@@ -94,9 +95,11 @@ async def iterate(setup: RunSetup, state: RunState, *, stream: bool) -> AsyncIte
         output = [item.to_dict() for item in response.output]
         absorb(setup.plan, state.conversation, response.id, output)
         state.turn += 1
-        state.usage.add(response.usage)
+        used = Usage()
+        used.add(response.usage)
+        state.usage += used
         state.response_ids.append(response.id)
-        yield ResponseCompleted(response.id, state.usage, state.turn)
+        yield ResponseCompleted(response.id, used, state.turn)
         calls = function_calls(output)
         if calls:
             async for event in _run_tools(setup, state, ctx, calls):
@@ -165,13 +168,16 @@ async def _call_model(
 
 
 async def _streamed(setup: RunSetup, body: dict[str, Any]) -> AsyncIterator[RunEvent | Response]:
+    response_id = ""  # delta events name their item; `response.created` names the response
     async for event in stream_response(
         setup.client, body, extra_headers=setup.extra_headers, retry=setup.retry
     ):
-        if isinstance(event, ResponseTextDeltaEvent):
-            yield TextDelta(event.delta, event.item_id)
+        if isinstance(event, ResponseCreatedEvent):
+            response_id = event.response.id
+        elif isinstance(event, ResponseTextDeltaEvent):
+            yield TextDelta(event.delta, response_id)
         elif isinstance(event, ResponseReasoningSummaryTextDeltaEvent):
-            yield ReasoningSummaryDelta(event.delta, event.item_id)
+            yield ReasoningSummaryDelta(event.delta, response_id)
         elif isinstance(
             event, ResponseCompletedEvent | ResponseIncompleteEvent | ResponseFailedEvent
         ):

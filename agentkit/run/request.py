@@ -53,15 +53,32 @@ def replayable(items: list[Item]) -> list[Item]:
     """Items that can be sent by value: reasoning without its encrypted content is dropped.
 
     Such an item can only be resolved by id from the service's storage, which is exactly
-    what is missing when items are sent by value (store=False, or a lost chain).
+    what is missing when items are sent by value (store=False, or a lost chain). The model
+    items that followed it lose their ids too: the service refuses an output item id whose
+    reasoning item is missing, but accepts the same item without an id.
     """
     if not any(_bare_reasoning(item) for item in items):
         return items
-    return [item for item in items if not _bare_reasoning(item)]
+    kept: list[Item] = []
+    orphaned = False
+    for item in items:
+        if _bare_reasoning(item):
+            orphaned = True
+        elif orphaned and _model_output(item):
+            kept.append({k: v for k, v in item.items() if k != "id"})
+        else:
+            orphaned = False
+            kept.append(item)
+    return kept
 
 
 def _bare_reasoning(item: Item) -> bool:
     return item.get("type") == "reasoning" and not item.get("encrypted_content")
+
+
+def _model_output(item: Item) -> bool:
+    kind = item.get("type")
+    return kind == "function_call" or (kind == "message" and item.get("role") == "assistant")
 
 
 def absorb(
