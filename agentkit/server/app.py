@@ -77,14 +77,21 @@ def _engine(engine: str | Engine) -> Engine:
     return engine
 
 
+SECRET_TOOL_FIELDS = ("headers", "authorization")
+"""MCP tool fields that carry credentials: never kept in the request log."""
+
+
 def _redacted(body: Any) -> Any:
     if isinstance(body, dict) and isinstance(body.get("tools"), list):
-        tools = [
-            {**t, "headers": "<redacted>"} if isinstance(t, dict) and "headers" in t else t
-            for t in body["tools"]
-        ]
+        tools = [_redacted_tool(t) for t in body["tools"]]
         return {**body, "tools": tools}
     return body
+
+
+def _redacted_tool(tool: Any) -> Any:
+    if not isinstance(tool, dict) or not any(k in tool for k in SECRET_TOOL_FIELDS):
+        return tool
+    return {k: "<redacted>" if k in SECRET_TOOL_FIELDS else v for k, v in tool.items()}
 
 
 # --- responses -----------------------------------------------------------------------------

@@ -124,8 +124,9 @@ def _summarise(items: list[Item], outputs: list[Item]) -> str:
 
 def _thought(text: str, calls: list[Planned], outputs: list[Item]) -> str:
     if calls:
-        names = ", ".join(c.name for c in calls if isinstance(c, Call))
-        return f"The request mentions {names}, so I will call it before answering."
+        names = [c.name for c in calls if isinstance(c, Call)]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"To answer this I will call {listed}."
     if outputs:
         return "The tool results are in; I will summarise them."
     return f'Thinking about how to answer "{_snippet(text)}".'
