@@ -37,6 +37,14 @@ class APIError(Exception):
         }
 
 
+def listed(values: list[str]) -> str:
+    """Values as the service lists them: 'a' and 'b'; 'a', 'b', and 'c'."""
+    quoted = [f"'{value}'" for value in values]
+    if len(quoted) <= 2:
+        return " and ".join(quoted)
+    return ", ".join(quoted[:-1]) + ", and " + quoted[-1]
+
+
 def invalid(message: str, param: str | None = None, code: str | None = None) -> APIError:
     """A 400 invalid_request_error."""
     return APIError(400, message, param=param, code=code)
@@ -54,7 +62,7 @@ def invalid_value(param: str, value: Any, supported: list[str] | None = None) ->
     shown = value if isinstance(value, str) else repr(value)
     message = f"Invalid value: '{shown}'."
     if supported:
-        message += " Supported values are: " + ", ".join(f"'{s}'" for s in supported) + "."
+        message += f" Supported values are: {listed(supported)}."
     return invalid(message, param, "invalid_value")
 
 

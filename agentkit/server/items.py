@@ -41,7 +41,8 @@ def normalize_item(value: Any, param: str) -> Item:
             raise missing(f"{param}.type")
     normalizer = ITEM_NORMALIZERS.get(kind) if isinstance(kind, str) else None
     if normalizer is None:
-        raise invalid_value(f"{param}.type", kind, sorted(ITEM_NORMALIZERS))
+        # The service names the item, not its `type`, as the param of this error.
+        raise invalid_value(param, kind, sorted(ITEM_NORMALIZERS))
     return normalizer(value, param)
 
 
@@ -106,7 +107,9 @@ def _part(part: Any, param: str, allowed: tuple[str, ...]) -> Item:
         raise invalid_type(param, "an object", part)
     kind = part.get("type")
     if kind not in allowed:
-        raise invalid_value(f"{param}.type", kind, list(allowed))
+        # As the service: "Invalid value: 'input_text'. Supported values are: 'output_text' and
+        # 'refusal'." with the part (input[1].content[0]) as the param.
+        raise invalid_value(param, kind, list(allowed))
     return PART_NORMALIZERS[kind](part, param)
 
 
@@ -214,7 +217,7 @@ def _reasoning(value: dict[str, Any], param: str) -> Item:
     for index, part in enumerate(summary):
         part_param = f"{param}.summary[{index}]"
         if not isinstance(part, dict) or part.get("type") != "summary_text":
-            raise invalid_value(f"{part_param}.type", _kind(part), ["summary_text"])
+            raise invalid_value(part_param, _kind(part), ["summary_text"])
         _str_field(part, "text", part_param)
     item: Item = {"type": "reasoning", "summary": summary}
     encrypted = _str_field(value, "encrypted_content", param, required=False)

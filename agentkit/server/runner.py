@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import socket
 import threading
 from types import TracebackType
@@ -13,8 +14,6 @@ import uvicorn
 
 from agentkit.server.app import ServerConfig, ServerState, create_app
 from agentkit.server.engines import ScriptedEngine
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class LocalServer:
@@ -68,7 +67,10 @@ class LocalServer:
         return list(self.state.requests)
 
     def start(self) -> LocalServer:
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say they
+        # are TCP, and without it every response waits ~40 ms for a delayed ACK (Nagle).
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
@@ -126,9 +128,20 @@ class LocalServer:
         self.stop()
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine only: `localhost` or a loopback address (not a name that
+    merely starts with "127.", which DNS may send anywhere)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def check_bind(host: str, api_key: str | None) -> None:
     """Refuse to listen beyond this machine without an API key."""
-    if host not in LOOPBACK and not host.startswith("127.") and not api_key:
+    if not is_loopback(host) and not api_key:
         raise ValueError(
             f"refusing to bind {host!r} without an API key: anyone on the network could use "
             "this server. Pass --api-key (or api_key=...) or bind 127.0.0.1."

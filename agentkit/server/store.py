@@ -94,7 +94,7 @@ class Store:
                 self._db.executemany("INSERT OR REPLACE INTO items VALUES (?, ?, ?)", rows)
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self._remember(record)
 
@@ -147,10 +147,16 @@ class Store:
                 self._db.execute("DELETE FROM items WHERE response_id = ?", (response_id,))
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self._cache.pop(response_id, None)
             return deleted.rowcount > 0
+
+    def _rollback(self) -> None:
+        # SQLite ends the transaction itself on some errors (a full disk, for one); a ROLLBACK
+        # then would fail and hide the error that matters.
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     def _remember(self, record: StoredResponse) -> None:
         self._cache[record.id] = record

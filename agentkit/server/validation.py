@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,13 @@ from agentkit.server.errors import (
     unknown_parameter,
 )
 from agentkit.server.items import normalize_input
-from agentkit.server.strict import check_strict_schema, is_strict_compatible
+from agentkit.server.strict import (
+    FORMAT_CODE,
+    FUNCTION_CODE,
+    check_json_schema,
+    check_strict_schema,
+    is_strict_compatible,
+)
 
 KNOWN_PARAMETERS = frozenset(
     {
@@ -44,6 +51,12 @@ INCLUDABLE = (
 SUPPORTED_TOOL_TYPES = ("function",)
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_METADATA_PAIRS = 16
+MAX_JSON_DEPTH = 100
+"""How deeply a request body may nest arrays and objects (deeper bodies are refused)."""
+UNPARSEABLE = (
+    "We could not parse the JSON body of your request. The API expects a JSON payload, "
+    "but what was sent was not valid JSON."
+)
 
 
 @dataclass
@@ -78,6 +91,52 @@ class CreateRequest:
     prompt_cache_key: str | None = None
     prompt_cache_retention: str | None = None
     stream_obfuscation: bool = True
+
+
+def decode_json(raw: bytes) -> Any:
+    """A request body as JSON, or a 400: strict JSON only (no NaN, no lone surrogates),
+    nested at most `MAX_JSON_DEPTH` deep, so nothing later chokes on what was accepted."""
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise invalid(UNPARSEABLE) from None
+    _check_decoded(body)
+    return body
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_decoded(body: Any) -> None:
+    pending: list[tuple[Any, int]] = [(body, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            _check_text(value)
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth >= MAX_JSON_DEPTH:
+            raise invalid(
+                f"Invalid body: arrays and objects may be nested at most {MAX_JSON_DEPTH} "
+                "levels deep."
+            )
+        if isinstance(value, dict):
+            for key, entry in value.items():
+                _check_text(key)
+                pending.append((entry, depth + 1))
+        else:
+            pending.extend((entry, depth + 1) for entry in value)
+
+
+def _check_text(text: str) -> None:
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, such as "\ud800"
+        raise invalid(UNPARSEABLE) from None
 
 
 def parse_create_request(body: Any) -> CreateRequest:
@@ -308,10 +367,10 @@ def _text_format(value: Any) -> dict[str, Any]:
     strict = value.get("strict")
     if strict is not None and not isinstance(strict, bool):
         raise invalid_type("text.format.strict", "a boolean", strict)
+    prefix = f"Invalid schema for response_format '{value['name']}'"
+    check_json_schema(value["schema"], prefix, "text.format.schema", FORMAT_CODE)
     if strict:
-        check_strict_schema(
-            value["schema"], f"Invalid schema for response_format '{value['name']}'"
-        )
+        check_strict_schema(value["schema"], prefix, "text.format.schema", FORMAT_CODE)
     result: dict[str, Any] = {
         "type": "json_schema",
         "name": value["name"],
@@ -370,6 +429,8 @@ def _function_tool(value: dict[str, Any], param: str) -> dict[str, Any]:
         parameters = {"type": "object", "properties": {}, "additionalProperties": False}
     if not isinstance(parameters, dict):
         raise invalid_type(f"{param}.parameters", "an object", parameters)
+    prefix = f"Invalid schema for function '{name}'"
+    check_json_schema(parameters, prefix, f"{param}.parameters", FUNCTION_CODE)
     strict = value.get("strict")
     if strict is None:
         # Omitted: strict when the schema allows it, as the service does.
@@ -377,7 +438,7 @@ def _function_tool(value: dict[str, Any], param: str) -> dict[str, Any]:
     elif not isinstance(strict, bool):
         raise invalid_type(f"{param}.strict", "a boolean", strict)
     elif strict:
-        check_strict_schema(parameters, f"Invalid schema for function '{name}'")
+        check_strict_schema(parameters, prefix, f"{param}.parameters", FUNCTION_CODE)
     return {
         "type": "function",
         "name": name,
@@ -412,4 +473,4 @@ _FIELD_PARSERS: dict[str, Callable[[CreateRequest, dict[str, Any], str], None]] 
     "tool_choice": _set_tool_choice,
 }
 
-__all__ = ["APIError", "CreateRequest", "parse_create_request"]
+__all__ = ["APIError", "CreateRequest", "decode_json", "parse_create_request"]
