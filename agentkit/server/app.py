@@ -29,7 +29,7 @@ from agentkit.server.validation import decode_json, parse_create_request
 log = logging.getLogger("agentkit.server")
 
 MAX_BODY_BYTES = 50 * 1024 * 1024
-PREFIXES = ("/v1", "/openai/v1")
+PREFIXES = ("/v1", "/openai/v1", "/openai")
 REQUEST_LOG_SIZE = 1000
 Handler = Callable[[Request], Awaitable[Response]]
 
