@@ -23,7 +23,8 @@ from agentkit.run.request import Chaining, RequestPlan, to_items
 from agentkit.run.result import RunResult
 from agentkit.run.settings import ModelSettings
 from agentkit.run.state import RunState
-from agentkit.tools import FunctionTool, as_tool
+from agentkit.tools import FunctionTool, MCPServer, as_tool
+from agentkit.tools.mcp import MCPServers
 
 OutputT = TypeVar("OutputT")
 Instructions = str | Callable[[RunContext[Any]], str | Awaitable[str]] | None
@@ -37,7 +38,9 @@ class Agent(Generic[OutputT]):
     Args:
         model: The model (on Azure: the deployment name).
         instructions: A string, or a (sync or async) function of the run context.
-        tools: `@tool` functions, plain functions, or `FunctionTool`s.
+        tools: `@tool` functions, plain functions, `FunctionTool`s, or MCP servers
+            (`MCPServerStdio`, `MCPServerHTTP`) whose tools are offered as function tools;
+            servers connect per `async with agent:` block, else per run.
         output_type: `str` (default), or a pydantic model, TypedDict, dataclass or primitive
             the final answer must parse into (sent as a strict `json_schema` text format).
         store: Whether the service stores responses; `False` means fully stateless runs.
@@ -50,7 +53,7 @@ class Agent(Generic[OutputT]):
 
     model: str
     instructions: Instructions = None
-    tools: Sequence[FunctionTool | Callable[..., Any]] = ()
+    tools: Sequence[FunctionTool | Callable[..., Any] | MCPServer] = ()
     output_type: type[OutputT] | Any = str
     settings: ModelSettings = field(default_factory=ModelSettings)
     store: bool = True
@@ -61,6 +64,7 @@ class Agent(Generic[OutputT]):
     output_retries: int = 2
     tool_concurrency: int = 8
     _tools: dict[str, FunctionTool] = field(init=False, repr=False)
+    _mcp: MCPServers = field(init=False, repr=False)
     _output: OutputSpec = field(init=False, repr=False)
     _plan: RequestPlan = field(init=False, repr=False)
     _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = field(
@@ -80,7 +84,8 @@ class Agent(Generic[OutputT]):
             )
         if self.max_turns < 1:
             raise ConfigurationError("max_turns must be at least 1")
-        tools = [as_tool(t) for t in self.tools]
+        servers = [t for t in self.tools if isinstance(t, MCPServer)]
+        tools = [as_tool(t) for t in self.tools if not isinstance(t, MCPServer)]
         by_name = {t.name: t for t in tools}
         if len(by_name) != len(tools):
             raise ConfigurationError("two tools share a name; give one of them name=...")
@@ -95,6 +100,7 @@ class Agent(Generic[OutputT]):
         )
         object.__setattr__(self, "chaining", chaining)
         object.__setattr__(self, "_tools", by_name)
+        object.__setattr__(self, "_mcp", MCPServers(servers, reserved=by_name))
         object.__setattr__(self, "_output", output)
         object.__setattr__(self, "_plan", plan)
 
@@ -170,22 +176,27 @@ class Agent(Generic[OutputT]):
         *,
         stream: bool,
     ) -> AsyncIterator[RunEvent]:
-        setup = RunSetup(
-            client=self._client(),
-            plan=self._plan,
-            tools=self._tools,
-            output=self._output,
-            instructions=self._instructions,
-            deps=context,
-            max_turns=max_turns or self.max_turns,
-            output_retries=self.output_retries,
-            retry=self.retry,
-            extra_headers=self.settings.extra_headers,
-            tool_concurrency=self.tool_concurrency,
-        )
-        state = RunState.begin(conversation, to_items(input))
-        async for event in iterate(setup, state, stream=stream):
-            yield event
+        async with self._mcp.tools() as mcp_tools:
+            plan, tools = self._plan, self._tools
+            if mcp_tools:
+                tools = {**tools, **mcp_tools}
+                plan = replace(plan, tools=tuple(t.to_param() for t in tools.values()))
+            setup = RunSetup(
+                client=self._client(),
+                plan=plan,
+                tools=tools,
+                output=self._output,
+                instructions=self._instructions,
+                deps=context,
+                max_turns=max_turns or self.max_turns,
+                output_retries=self.output_retries,
+                retry=self.retry,
+                extra_headers=self.settings.extra_headers,
+                tool_concurrency=self.tool_concurrency,
+            )
+            state = RunState.begin(conversation, to_items(input))
+            async for event in iterate(setup, state, stream=stream):
+                yield event
 
     async def _instructions(self, ctx: RunContext[Any]) -> str | None:
         if self.instructions is None or isinstance(self.instructions, str):
@@ -213,6 +224,8 @@ class Agent(Generic[OutputT]):
             await client.close()
 
     async def __aenter__(self) -> Agent[OutputT]:
+        """Connect the MCP servers once for every run inside the block."""
+        await self._mcp.connect()
         return self
 
     async def __aexit__(
@@ -221,4 +234,7 @@ class Agent(Generic[OutputT]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        try:
+            await self._mcp.close()
+        finally:
+            await self.aclose()

@@ -1,4 +1,4 @@
-"""Tools the model can call: `@tool` function tools (schema, validation, invocation)."""
+"""Tools the model can call: `@tool` function tools (schema, validation, invocation) and MCP servers."""
 
 from __future__ import annotations
 
@@ -10,11 +10,16 @@ from agentkit.tools.function import (
     tool,
     unknown_tool_output,
 )
+from agentkit.tools.mcp import MCPConnectionError, MCPServer, MCPServerHTTP, MCPServerStdio
 from agentkit.tools.schema import StrictSchemaWarning
 
 __all__ = [
     "ApprovalPredicate",
     "FunctionTool",
+    "MCPConnectionError",
+    "MCPServer",
+    "MCPServerHTTP",
+    "MCPServerStdio",
     "NeedsApproval",
     "StrictSchemaWarning",
     "as_tool",
