@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging as _logging
+
 from agentkit.agent import Agent
 from agentkit.context import RunContext
 from agentkit.errors import (
@@ -15,7 +17,7 @@ from agentkit.errors import (
     ToolError,
     UserError,
 )
-from agentkit.model import RetryPolicy, Usage
+from agentkit.model import RetryPolicy, Usage, azure_v1_base_url, entra_token_provider
 from agentkit.run import (
     ChainRecoveryWarning,
     Conversation,
@@ -30,7 +32,15 @@ from agentkit.run import (
     ToolCallStarted,
     ToolResult,
 )
-from agentkit.tools import FunctionTool, StrictSchemaWarning, tool
+from agentkit.tools import (
+    FunctionTool,
+    MCPConnectionError,
+    MCPServer,
+    MCPServerHTTP,
+    MCPServerStdio,
+    StrictSchemaWarning,
+    tool,
+)
 
 __all__ = [
     "Agent",
@@ -40,6 +50,10 @@ __all__ = [
     "Conversation",
     "FinalResult",
     "FunctionTool",
+    "MCPConnectionError",
+    "MCPServer",
+    "MCPServerHTTP",
+    "MCPServerStdio",
     "MaxTurnsExceeded",
     "ModelCallError",
     "ModelSettings",
@@ -60,7 +74,12 @@ __all__ = [
     "ToolResult",
     "Usage",
     "UserError",
+    "azure_v1_base_url",
+    "entra_token_provider",
     "tool",
 ]
 
 __version__ = "0.1.0"
+
+# A library logs; the application decides where it goes.
+_logging.getLogger("agentkit").addHandler(_logging.NullHandler())

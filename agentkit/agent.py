@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
+import ssl
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -63,13 +65,14 @@ class Agent(Generic[OutputT]):
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     output_retries: int = 2
     tool_concurrency: int = 8
+    _chaining_given: Chaining | None = field(init=False, repr=False)
     _tools: dict[str, FunctionTool] = field(init=False, repr=False)
     _mcp: MCPServers = field(init=False, repr=False)
     _output: OutputSpec = field(init=False, repr=False)
     _plan: RequestPlan = field(init=False, repr=False)
-    _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = field(
-        init=False, repr=False, default_factory=weakref.WeakKeyDictionary
-    )
+    _clients: weakref.WeakKeyDictionary[
+        asyncio.AbstractEventLoop, tuple[openai.AsyncOpenAI, bool]
+    ] = field(init=False, repr=False, default_factory=weakref.WeakKeyDictionary)
 
     def __post_init__(self) -> None:
         chaining = self.chaining or ("previous_response_id" if self.store else "items")
@@ -87,6 +90,12 @@ class Agent(Generic[OutputT]):
         servers = [t for t in self.tools if isinstance(t, MCPServer)]
         tools = [as_tool(t) for t in self.tools if not isinstance(t, MCPServer)]
         by_name = {t.name: t for t in tools}
+        awaiting = [t.name for t in tools if t.needs_approval is not False]
+        if awaiting:
+            raise ConfigurationError(
+                f"tools {awaiting} need approval, which this version of the Agent cannot ask "
+                "for yet; refusing to run them unapproved."
+            )
         if len(by_name) != len(tools):
             raise ConfigurationError("two tools share a name; give one of them name=...")
         output = OutputSpec.for_type(self.output_type)
@@ -98,6 +107,7 @@ class Agent(Generic[OutputT]):
             store=self.store,
             chaining=chaining,
         )
+        object.__setattr__(self, "_chaining_given", self.chaining)
         object.__setattr__(self, "chaining", chaining)
         object.__setattr__(self, "_tools", by_name)
         object.__setattr__(self, "_mcp", MCPServers(servers, reserved=by_name))
@@ -105,7 +115,11 @@ class Agent(Generic[OutputT]):
         object.__setattr__(self, "_plan", plan)
 
     def clone(self, **changes: Any) -> Agent[Any]:
-        """A copy with some settings changed (the agent itself never changes)."""
+        """A copy with some settings changed (the agent itself never changes).
+
+        A default `chaining` is chosen again from the copy's `store`.
+        """
+        changes.setdefault("chaining", self._chaining_given)
         return replace(self, **changes)
 
     # --- running ---------------------------------------------------------------------------
@@ -146,6 +160,7 @@ class Agent(Generic[OutputT]):
             )
 
         async def main() -> RunResult[OutputT]:
+            self._fresh_client_for_this_loop()
             try:
                 return await self.run(
                     input, conversation=conversation, context=context, max_turns=max_turns
@@ -211,17 +226,28 @@ class Agent(Generic[OutputT]):
     def _client(self) -> openai.AsyncOpenAI:
         """One client per event loop: async HTTP connections can't cross loops."""
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = resolve_client(self.client)
-            self._clients[loop] = client
-        return client
+        entry = self._clients.get(loop)
+        if entry is None:
+            entry = (resolve_client(self.client), not isinstance(self.client, openai.AsyncOpenAI))
+            self._clients[loop] = entry
+        return entry[0]
+
+    def _fresh_client_for_this_loop(self) -> None:
+        """Give a user's async client a private connection pool for a `run_sync` loop.
+
+        Its own pool belongs to whichever loop used it first; reusing it from the new loop
+        `asyncio.run` makes would fail with "Event loop is closed".
+        """
+        if isinstance(self.client, openai.AsyncOpenAI):
+            http = openai.DefaultAsyncHttpxClient(verify=_tls_context())
+            private = self.client.copy(http_client=http, max_retries=0)
+            self._clients[asyncio.get_running_loop()] = (private, True)
 
     async def aclose(self) -> None:
         """Close the HTTP client agentkit made for this event loop (a user's client stays open)."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None and not isinstance(self.client, openai.AsyncOpenAI):
-            await client.close()
+        entry = self._clients.pop(asyncio.get_running_loop(), None)
+        if entry is not None and entry[1]:
+            await entry[0].close()
 
     async def __aenter__(self) -> Agent[OutputT]:
         """Connect the MCP servers once for every run inside the block."""
@@ -238,3 +264,9 @@ class Agent(Generic[OutputT]):
             await self._mcp.close()
         finally:
             await self.aclose()
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One default TLS context for the private pools `run_sync` makes (each costs ~0.1 s)."""
+    return ssl.create_default_context()

@@ -89,7 +89,9 @@ async def sdk_loop(client: openai.AsyncOpenAI, store: bool, max_turns: int) -> N
             return
         for call in calls:
             output = await weather(call.arguments)
-            items.append({"type": "function_call_output", "call_id": call.call_id, "output": output})
+            items.append(
+                {"type": "function_call_output", "call_id": call.call_id, "output": output}
+            )
 
 
 async def prebuilt_loop(client: openai.AsyncOpenAI, store: bool, max_turns: int) -> None:
@@ -112,11 +114,17 @@ async def prebuilt_loop(client: openai.AsyncOpenAI, store: bool, max_turns: int)
             return
         for call in calls:
             output_text = await weather(call["arguments"])
-            items.append({"type": "function_call_output", "call_id": call["call_id"], "output": output_text})
+            items.append(
+                {"type": "function_call_output", "call_id": call["call_id"], "output": output_text}
+            )
 
 
 Loop = Callable[[openai.AsyncOpenAI, bool, int], Awaitable[None]]
-LOOPS: dict[str, Loop] = {"agentkit": agentkit_loop, "sdk create": sdk_loop, "prebuilt": prebuilt_loop}
+LOOPS: dict[str, Loop] = {
+    "agentkit": agentkit_loop,
+    "sdk create": sdk_loop,
+    "prebuilt": prebuilt_loop,
+}
 
 
 # --- measuring -----------------------------------------------------------------------------
@@ -166,8 +174,11 @@ def scenario_b(server: LocalServer) -> dict[str, tuple[float, float, float]]:
     """Per loop: mean CPU per turn, and the 2nd and last turns' CPU, over one 50-turn run."""
     results = {}
     for name, loop in LOOPS.items():
-        script = [Call("get_weather", json.dumps({"city": f"City {i}"})) for i in range(TURNS_B - 1)]
+        script = [
+            Call("get_weather", json.dumps({"city": f"City {i}"})) for i in range(TURNS_B - 1)
+        ]
         server.scripted.queue(*script, Say("All done."))
+
         async def main(loop: Loop = loop) -> float:
             client = openai.AsyncOpenAI(base_url=server.base_url, api_key="bench", max_retries=0)
             start = time.thread_time()
@@ -187,7 +198,9 @@ def import_ratio() -> float:
     """`import agentkit` time over `import openai` time, best of 5 fresh interpreters each."""
 
     def best(module: str) -> float:
-        code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+        code = (
+            f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+        )
         runs = [float(subprocess.check_output([sys.executable, "-c", code])) for _ in range(5)]
         return min(runs)
 
@@ -206,7 +219,9 @@ def main() -> None:
     print(f"   agentkit / sdk create = {a['agentkit'] / a['sdk create']:.2f}")
     print(f"B. one {TURNS_B}-turn store=False run (client CPU per turn: mean, 2nd, last):")
     for name, (mean, second, last) in b.items():
-        print(f"   {name:<12} {mean * 1e3:7.3f} ms  {second * 1e3:7.3f} ms  {last * 1e3:7.3f} ms  last/2nd {last / second:.2f}")
+        print(
+            f"   {name:<12} {mean * 1e3:7.3f} ms  {second * 1e3:7.3f} ms  {last * 1e3:7.3f} ms  last/2nd {last / second:.2f}"
+        )
     print(f"   agentkit / prebuilt   = {b['agentkit'][0] / b['prebuilt'][0]:.2f}  (goal <= 1.20)")
     print(f"   agentkit / sdk create = {b['agentkit'][0] / b['sdk create'][0]:.2f}")
     print(f"   agentkit last/2nd turn = {b['agentkit'][2] / b['agentkit'][1]:.2f}  (goal <= 1.50)")

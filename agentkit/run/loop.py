@@ -140,7 +140,9 @@ async def _call_model(
 ) -> AsyncIterator[RunEvent | Response]:
     """One model call; recovers once from a lost `previous_response_id` chain."""
     for attempt in (1, 2):
-        body = build_request(setup.plan, state.conversation, instructions)
+        body = build_request(
+            setup.plan, state.conversation, instructions, first_turn=state.turn == 0
+        )
         try:
             if stream:
                 async for event in _streamed(setup, body):

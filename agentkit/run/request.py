@@ -24,9 +24,17 @@ class RequestPlan:
 
 
 def build_request(
-    plan: RequestPlan, conversation: Conversation, instructions: str | None
+    plan: RequestPlan,
+    conversation: Conversation,
+    instructions: str | None,
+    *,
+    first_turn: bool = True,
 ) -> dict[str, Any]:
-    """The body of the next `POST /responses`."""
+    """The body of the next `POST /responses`.
+
+    A forced `tool_choice` ("required" or a named tool) applies to a run's first model call
+    only; later calls use "auto", or the model could never stop calling tools.
+    """
     body: dict[str, Any] = {"model": plan.model}
     if plan.chaining == "previous_response_id" and conversation.last_response_id is not None:
         body["previous_response_id"] = conversation.last_response_id
@@ -44,9 +52,15 @@ def build_request(
     if plan.chaining == "items" and ENCRYPTED_REASONING not in include:
         include.append(ENCRYPTED_REASONING)
     body.update(plan.settings)
+    if not first_turn and _forces_tools(body.get("tool_choice")):
+        body["tool_choice"] = "auto"
     if include:
         body["include"] = include
     return body
+
+
+def _forces_tools(choice: Any) -> bool:
+    return choice == "required" or isinstance(choice, dict)
 
 
 def replayable(items: list[Item]) -> list[Item]:

@@ -239,3 +239,11 @@ async def test_settings_and_extra_body_are_sent(server: LocalServer, agent: Agen
         "user": "u-1",
         "include": ["message.output_text.logprobs", ENCRYPTED],
     }
+
+
+def test_clone_chooses_default_chaining_again() -> None:
+    stateless = Agent(model="gpt-4o", store=False)
+    assert stateless.chaining == "items"
+    assert stateless.clone(store=True).chaining == "previous_response_id"
+    pinned = Agent(model="gpt-4o", chaining="items")
+    assert pinned.clone(model="o4-mini").chaining == "items"
