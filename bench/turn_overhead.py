@@ -194,17 +194,18 @@ def scenario_b(server: LocalServer) -> dict[str, tuple[float, float, float]]:
     return results
 
 
-def import_ratio() -> float:
-    """`import agentkit` time over `import openai` time, best of 5 fresh interpreters each."""
+def import_ratio(rounds: int = 10) -> float:
+    """`import agentkit` time over `import openai` time: fresh interpreters, alternated, best of each."""
 
-    def best(module: str) -> float:
-        code = (
-            f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-        )
-        runs = [float(subprocess.check_output([sys.executable, "-c", code])) for _ in range(5)]
-        return min(runs)
+    def once(module: str) -> float:
+        code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+        return float(subprocess.check_output([sys.executable, "-c", code]))
 
-    return best("agentkit") / best("openai")
+    agentkit_times, openai_times = [], []
+    for _ in range(rounds):
+        openai_times.append(once("openai"))
+        agentkit_times.append(once("agentkit"))
+    return min(agentkit_times) / min(openai_times)
 
 
 def main() -> None:
