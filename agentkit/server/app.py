@@ -18,9 +18,9 @@ from starlette.routing import Route
 
 from agentkit._ids import new_id
 from agentkit.server.context import build_context
-from agentkit.server.engines import AutoEngine, Engine, ScriptedEngine, Turn
+from agentkit.server.engines import AutoEngine, Engine, ScriptedEngine
 from agentkit.server.errors import APIError, invalid, not_found
-from agentkit.server.generate import Draft
+from agentkit.server.generate import Draft, generate
 from agentkit.server.reasoning import DEFAULT_REASONING_MODELS, ReasoningSealer, is_reasoning_model
 from agentkit.server.sse import dumps, frame, numbered, response_events
 from agentkit.server.store import Store
@@ -54,6 +54,8 @@ class ServerState:
     engine: Engine
     sealer: ReasoningSealer
     requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=REQUEST_LOG_SIZE))
+    services: dict[str, Any] = field(default_factory=dict)
+    """Resources hosted tools share (file store, containers), by name."""
 
     @classmethod
     def open(cls, config: ServerConfig) -> ServerState:
@@ -105,8 +107,7 @@ async def create_response(request: Request) -> Response:
     context = build_context(state.store, state.sealer, create.input, create.previous_response_id)
     reasoning_model = is_reasoning_model(create.model, state.config.reasoning_models)
     draft = Draft.start(create, reasoning_model)
-    plan = await state.engine.respond(Turn(create, context.items, reasoning_model))
-    final = draft.finish(context, plan, state.sealer)
+    final = await generate(draft, context, state.engine, state.sealer, state.services)
     if create.store:
         state.store.save(final, context.input)
     if not create.stream:

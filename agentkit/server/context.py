@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from agentkit._ids import new_id
 from agentkit.server.errors import invalid, not_found
+from agentkit.server.hosted import HOSTED_TOOLS
 from agentkit.server.items import MODEL_ITEM_TYPES, Item
 from agentkit.server.reasoning import ReasoningSealer
 from agentkit.server.store import Store
@@ -51,6 +52,8 @@ def build_context(
     _check_duplicates(stored, resolved)
     _check_tool_pairs(stored, resolved)
     _check_reasoning_followers(resolved)
+    for tool in HOSTED_TOOLS.values():
+        tool.check_context(stored, resolved)
     return Context(stored + resolved, resolved, len(stored))
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import secrets
 import string
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from agentkit._ids import new_id
 from agentkit.server.context import Context
-from agentkit.server.engines.base import Call, Planned, Raw, Say, Think
+from agentkit.server.engines.base import Call, Engine, Hosted, Planned, Raw, Say, Think, Turn
+from agentkit.server.errors import invalid
+from agentkit.server.hosted import HOSTED_TOOLS, HostedContext, configured
 from agentkit.server.items import Item
 from agentkit.server.reasoning import ReasoningSealer
 from agentkit.server.usage import (
@@ -97,13 +100,8 @@ class Draft:
             "summary": self.request.reasoning_summary,
         }
 
-    def finish(
-        self, context: Context, plan: list[Planned], sealer: ReasoningSealer
-    ) -> dict[str, Any]:
-        """The completed (or incomplete) Response body for this plan."""
-        if self.reasoning_model and not (plan and isinstance(plan[0], Think)):
-            plan = [Think(DEFAULT_THOUGHT), *plan]
-        output = [self._item(step, sealer) for step in plan]
+    def complete(self, context: Context, output: list[Item], thinking: int) -> dict[str, Any]:
+        """The completed (or incomplete) Response body with this output."""
         body = self.body("completed")
         output, truncated = _limit(output, self.request.max_output_tokens)
         if truncated:
@@ -112,11 +110,11 @@ class Draft:
         else:
             body["completed_at"] = int(time.time())
         body["output"] = output
-        thinking = sum(16 + 2 * count_text(s.summary) for s in plan if isinstance(s, Think))
         body["usage"] = self._usage(context, output, thinking)
         return body
 
-    def _item(self, step: Planned, sealer: ReasoningSealer) -> Item:
+    def item(self, step: Planned, sealer: ReasoningSealer) -> Item:
+        """The output item for one planned step (not a `Hosted` one: its tool makes those)."""
         if isinstance(step, Say):
             return message_item(step.text)
         if isinstance(step, Call):
@@ -132,7 +130,7 @@ class Draft:
             return self._reasoning_item(step, sealer)
         if isinstance(step, Raw):
             return step.item if "id" in step.item else {"id": new_id("item"), **step.item}
-        raise TypeError(f"unknown plan step {step!r}")
+        raise TypeError(f"not an output item step: {step!r}")
 
     def _reasoning_item(self, step: Think, sealer: ReasoningSealer) -> Item:
         item_id = new_id("rs")
@@ -185,3 +183,57 @@ def _limit(output: list[Item], budget: int | None) -> tuple[list[Item], bool]:
             kept.append({**message_item(text, "incomplete"), "id": item["id"]})
         return kept, True
     return kept, False
+
+
+MAX_MODEL_ROUNDS = 8
+"""How often the model may continue after hosted tool results within one response."""
+PAUSING_TYPES = {"function_call", "mcp_approval_request"}
+"""Output items that end a response: the client has to answer them."""
+
+
+async def generate(
+    draft: Draft,
+    context: Context,
+    engine: Engine,
+    sealer: ReasoningSealer,
+    services: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Run the model (and the hosted tools it calls) and return the final Response body."""
+    hosted = HostedContext(draft.request, list(context.items), [], services)
+    for tool in configured(draft.request):
+        _append(hosted, await tool.before_model(hosted))
+    thinking = 0
+    for round_number in range(MAX_MODEL_ROUNDS):
+        plan = await engine.respond(Turn(draft.request, list(hosted.items), draft.reasoning_model))
+        if (
+            round_number == 0
+            and draft.reasoning_model
+            and not (plan and isinstance(plan[0], Think))
+        ):
+            plan = [Think(DEFAULT_THOUGHT), *plan]
+        thinking += sum(16 + 2 * count_text(s.summary) for s in plan if isinstance(s, Think))
+        ran_hosted = False
+        for step in plan:
+            if isinstance(step, Hosted):
+                _append(hosted, await _run_hosted(draft, step, hosted))
+                ran_hosted = True
+            else:
+                _append(hosted, [draft.item(step, sealer)])
+        if not ran_hosted or any(item["type"] in PAUSING_TYPES for item in hosted.output):
+            break
+    return draft.complete(context, hosted.output, thinking)
+
+
+async def _run_hosted(draft: Draft, step: Hosted, hosted: HostedContext) -> list[Item]:
+    if not any(tool["type"] == step.tool for tool in draft.request.tools):
+        raise invalid(
+            f"The model called the hosted tool '{step.tool}', which is not in the request's "
+            "'tools'.",
+            "tools",
+        )
+    return await HOSTED_TOOLS[step.tool].execute(step, hosted)
+
+
+def _append(hosted: HostedContext, items: list[Item]) -> None:
+    hosted.output.extend(items)
+    hosted.items.extend(items)

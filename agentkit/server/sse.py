@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from agentkit.server.hosted import events_for
+
 Event = dict[str, Any]
 _PIECE = re.compile(r"\s*\S+")
 
@@ -50,6 +52,10 @@ def numbered(events: Iterator[Event], start: int = 0) -> Iterator[Event]:
 
 def item_events(index: int, item: dict[str, Any], obfuscate: bool) -> Iterator[Event]:
     kind = item["type"]
+    hosted = events_for(index, item, obfuscate)
+    if hosted is not None:
+        yield from hosted
+        return
     if kind == "message":
         yield from _message_events(index, item, obfuscate)
     elif kind == "function_call":

@@ -17,6 +17,7 @@ from agentkit.server.errors import (
     missing,
     unknown_parameter,
 )
+from agentkit.server.hosted import HOSTED_TOOLS
 from agentkit.server.items import normalize_input
 from agentkit.server.strict import (
     FORMAT_CODE,
@@ -48,7 +49,6 @@ INCLUDABLE = (
     "message.input_image.image_url",
     "web_search_call.action.sources",
 )
-SUPPORTED_TOOL_TYPES = ("function",)
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_METADATA_PAIRS = 16
 MAX_JSON_DEPTH = 100
@@ -395,10 +395,13 @@ def _tool(value: Any, param: str) -> dict[str, Any]:
     kind = value.get("type")
     if not isinstance(kind, str):
         raise missing(f"{param}.type")
-    if kind not in SUPPORTED_TOOL_TYPES:
+    if kind in HOSTED_TOOLS:
+        return HOSTED_TOOLS[kind].parse_config(value, param)
+    if kind != "function":
+        supported = ["function", *HOSTED_TOOLS]
         raise invalid(
             f"Tool type '{kind}' is not supported by this server yet; supported tool types: "
-            + ", ".join(f"'{t}'" for t in SUPPORTED_TOOL_TYPES)
+            + ", ".join(f"'{t}'" for t in supported)
             + ".",
             f"{param}.type",
             "unsupported_tool_type",

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from agentkit.server.engines.auto import AutoEngine
-from agentkit.server.engines.base import Call, Engine, Fail, Planned, Raw, Say, Think, Turn
+from agentkit.server.engines.base import (
+    Call,
+    Engine,
+    Fail,
+    Hosted,
+    Planned,
+    Raw,
+    Say,
+    Think,
+    Turn,
+)
 from agentkit.server.engines.scripted import ScriptedEngine
 
 __all__ = [
@@ -11,6 +21,7 @@ __all__ = [
     "Call",
     "Engine",
     "Fail",
+    "Hosted",
     "Planned",
     "Raw",
     "Say",

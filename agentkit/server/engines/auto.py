@@ -6,8 +6,9 @@ import json
 import re
 from typing import Any
 
-from agentkit.server.engines.base import Call, Planned, Say, Think, Turn
+from agentkit.server.engines.base import Call, Hosted, Planned, Say, Think, Turn
 from agentkit.server.engines.instances import Seeds, instance_for
+from agentkit.server.hosted import configured
 from agentkit.server.items import Item, item_text
 
 _CAMEL = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
@@ -38,6 +39,8 @@ class AutoEngine:
         outputs = _trailing_outputs(turn.items)
         user_text = _last_user_text(turn.items)
         calls = [] if outputs and _choice_is_auto(turn) else self._calls(turn, user_text)
+        if not calls and not _answered_hosted(turn.items):
+            calls = [s for t in configured(turn.request) for s in t.auto_steps(turn, user_text)]
         if turn.reasoning_model:
             plan.append(Think(_thought(user_text, calls, outputs)))
         if calls:
@@ -68,6 +71,24 @@ class AutoEngine:
             chosen = chosen[: request.max_tool_calls]
         seeds = Seeds.from_text(text)
         return [Call(t["name"], json.dumps(instance_for(t["parameters"], seeds))) for t in chosen]
+
+
+NOT_RESULTS = frozenset(
+    {
+        "message", "function_call", "function_call_output", "reasoning", "mcp_list_tools",
+        "mcp_approval_request", "mcp_approval_response",
+    }
+)  # fmt: skip
+
+
+def _answered_hosted(items: list[Item]) -> bool:
+    """Whether a hosted tool already ran since the user's latest message."""
+    for item in reversed(items):
+        if item["type"] == "message" and item.get("role") == "user":
+            return False
+        if item["type"] not in NOT_RESULTS:
+            return True
+    return False
 
 
 def _choice_is_auto(turn: Turn) -> bool:
@@ -122,9 +143,13 @@ def _summarise(items: list[Item], outputs: list[Item]) -> str:
     return "Here is what the tools returned: " + "; ".join(parts) + "."
 
 
+def _step_name(step: Call | Hosted) -> str:
+    return step.name or step.tool if isinstance(step, Hosted) else step.name
+
+
 def _thought(text: str, calls: list[Planned], outputs: list[Item]) -> str:
     if calls:
-        names = [c.name for c in calls if isinstance(c, Call)]
+        names = [_step_name(c) for c in calls if isinstance(c, Call | Hosted)]
         listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         return f"To answer this I will call {listed}."
     if outputs:

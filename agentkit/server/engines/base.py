@@ -41,6 +41,23 @@ class Raw:
 
 
 @dataclass(frozen=True)
+class Hosted:
+    """A call of a hosted tool (e.g. `mcp`): the server runs it and the model continues.
+
+    Args:
+        tool: The hosted tool's type in the request's `tools` (e.g. "mcp").
+        name: What to call within it (an MCP tool name; empty where it has one thing to do).
+        arguments: JSON arguments, sent as given.
+        options: Tool-specific details (e.g. `server_label`, `code`, `prompt`).
+    """
+
+    tool: str
+    name: str = ""
+    arguments: str = "{}"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Fail:
     """Answer the request with this error instead of a response."""
 
@@ -56,7 +73,7 @@ class Fail:
         )
 
 
-Planned = Say | Call | Think | Raw
+Planned = Say | Call | Think | Raw | Hosted
 
 
 @dataclass

@@ -1,0 +1,83 @@
+"""Hosted tools: tools the server runs itself (remote MCP, code interpreter, image generation).
+
+A hosted tool is one object that plugs into each stage of a response, so adding one touches
+no shared code beyond registering it in `HOSTED_TOOLS`:
+
+- `parse_config`: checks its entry in the request's `tools` (what the response echoes back);
+- `input_items`: the input item types it adds (e.g. `mcp_approval_response`);
+- `check_context`: its rules over the model's context (e.g. an approval must answer a request);
+- `before_model`: output items made before the model runs (e.g. `mcp_list_tools`, or the call
+  an approval allowed);
+- `auto_steps`: what the `auto` engine plans for it, given the user's latest words;
+- `execute`: runs a `Hosted` step the engine planned and returns its output items;
+- `events`: the stream events of its output items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from agentkit.server.engines.base import Hosted, Planned, Turn
+    from agentkit.server.validation import CreateRequest
+
+Item = dict[str, Any]
+Event = dict[str, Any]
+
+
+@dataclass
+class HostedContext:
+    """What a hosted tool sees while a response is made."""
+
+    request: CreateRequest
+    items: list[Item]
+    """The model's context so far: stored chain, new input, and this response's output yet."""
+    output: list[Item]
+    """This response's output items so far."""
+    services: Mapping[str, Any]
+    """Server-wide resources by name (e.g. the file store), set up by the app."""
+
+
+class HostedTool(Protocol):
+    type: str
+    input_items: Mapping[str, Callable[[dict[str, Any], str], Item]]
+
+    def parse_config(self, value: dict[str, Any], param: str) -> dict[str, Any]: ...
+
+    def check_context(self, stored: list[Item], new: list[Item]) -> None: ...
+
+    async def before_model(self, ctx: HostedContext) -> list[Item]: ...
+
+    def auto_steps(self, turn: Turn, text: str) -> list[Planned]: ...
+
+    async def execute(self, step: Hosted, ctx: HostedContext) -> list[Item]: ...
+
+    def events(self, index: int, item: Item, obfuscate: bool) -> Iterator[Event] | None: ...
+
+
+HOSTED_TOOLS: dict[str, HostedTool] = {}
+"""Hosted tools by their `type` in requests."""
+
+
+def register(tool: HostedTool) -> None:
+    from agentkit.server.items import ITEM_NORMALIZERS
+
+    HOSTED_TOOLS[tool.type] = tool
+    ITEM_NORMALIZERS.update(tool.input_items)
+
+
+def configured(request: CreateRequest) -> list[HostedTool]:
+    """The hosted tools a request's `tools` enable, once each, in order."""
+    kinds = dict.fromkeys(t["type"] for t in request.tools if t["type"] in HOSTED_TOOLS)
+    return [HOSTED_TOOLS[kind] for kind in kinds]
+
+
+def events_for(index: int, item: Item, obfuscate: bool) -> Iterator[Event] | None:
+    """A hosted tool's events for `item`, or None when no hosted tool owns its type."""
+    for tool in HOSTED_TOOLS.values():
+        found = tool.events(index, item, obfuscate)
+        if found is not None:
+            return found
+    return None
