@@ -8,7 +8,7 @@ from typing import Any
 
 from agentkit.server.engines.base import Call, Hosted, Planned, Say, Think, Turn
 from agentkit.server.engines.instances import Seeds, instance_for
-from agentkit.server.hosted import configured
+from agentkit.server.hosted import configured, summary_of
 from agentkit.server.items import Item, item_text
 
 _CAMEL = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
@@ -50,7 +50,13 @@ class AutoEngine:
             return [*plan, Say(json.dumps(instance_for(schema, Seeds.from_text(user_text))))]
         if turn.request.text_format.get("type") == "json_object":
             return [*plan, Say(json.dumps({"answer": _snippet(user_text)}))]
-        reply = _summarise(turn.items, outputs) if outputs else _reply(turn.items, user_text)
+        hosted = _hosted_results(turn.items)
+        if outputs:
+            reply = _summarise(turn.items, outputs)
+        elif hosted:
+            reply = "Here is what the tools returned: " + "; ".join(hosted) + "."
+        else:
+            reply = _reply(turn.items, user_text)
         return [*plan, Say(reply)]
 
     def _calls(self, turn: Turn, text: str) -> list[Planned]:
@@ -79,6 +85,18 @@ NOT_RESULTS = frozenset(
         "mcp_approval_request", "mcp_approval_response",
     }
 )  # fmt: skip
+
+
+def _hosted_results(items: list[Item]) -> list[str]:
+    """Summaries of the hosted tool results since the user's latest message, oldest first."""
+    found: list[str] = []
+    for item in reversed(items):
+        if item["type"] == "message" and item.get("role") == "user":
+            break
+        text = summary_of(item)
+        if text is not None:
+            found.append(text)
+    return found[::-1]
 
 
 def _answered_hosted(items: list[Item]) -> bool:

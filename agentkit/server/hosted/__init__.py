@@ -10,7 +10,8 @@ no shared code beyond registering it in `HOSTED_TOOLS`:
   an approval allowed);
 - `auto_steps`: what the `auto` engine plans for it, given the user's latest words;
 - `execute`: runs a `Hosted` step the engine planned and returns its output items;
-- `events`: the stream events of its output items.
+- `events`: the stream events of its output items;
+- `summarise`: how the `auto` engine quotes one of its result items in its answer.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class HostedTool(Protocol):
 
     def events(self, index: int, item: Item, obfuscate: bool) -> Iterator[Event] | None: ...
 
+    def summarise(self, item: Item) -> str | None: ...
+
 
 HOSTED_TOOLS: dict[str, HostedTool] = {}
 """Hosted tools by their `type` in requests."""
@@ -80,4 +83,13 @@ def events_for(index: int, item: Item, obfuscate: bool) -> Iterator[Event] | Non
         found = tool.events(index, item, obfuscate)
         if found is not None:
             return found
+    return None
+
+
+def summary_of(item: Item) -> str | None:
+    """How a hosted tool's result item reads in the `auto` engine's answer (None: not a result)."""
+    for tool in HOSTED_TOOLS.values():
+        text = tool.summarise(item)
+        if text is not None:
+            return text
     return None
