@@ -30,6 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="comma-separated model name patterns treated as reasoning models",
     )
+    serve.add_argument(
+        "--azure",
+        action="store_true",
+        help="answer as Azure OpenAI does where it differs from OpenAI (see docs/server.md)",
+    )
     args = parser.parse_args(argv)
     return _serve(args)
 
@@ -52,12 +57,17 @@ def _serve(args: argparse.Namespace) -> int:
         else DEFAULT_REASONING_MODELS
     )
     config = ServerConfig(
-        db=args.db, engine=args.engine, api_key=args.api_key, reasoning_models=patterns
+        db=args.db,
+        engine=args.engine,
+        api_key=args.api_key,
+        reasoning_models=patterns,
+        azure=args.azure,
     )
     app = create_app(config)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(
-        f"agentkit serve: Responses API at http://{host}:{args.port}/v1 (engine {args.engine}, db {args.db})"
+        f"agentkit serve: Responses API at http://{host}:{args.port}/v1 (engine {args.engine}, db {args.db}"
+        + (", Azure mode)" if args.azure else ")")
     )
     print(f'  client = OpenAI(base_url="http://{host}:{args.port}/v1", api_key="...")', flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

@@ -57,3 +57,19 @@ class ModelCallError(RunError):
         super().__init__(message, state=state)
         self.status_code = status_code
         self.code = code
+
+
+class RunPaused(UserError):
+    """A paused run's result was asked for its output: approve or reject its requests first."""
+
+
+class ResumeError(UserError):
+    """A `RunState` cannot be resumed: not paused, already resumed, or the tools changed."""
+
+
+class ContainerExpired(RunError):
+    """The conversation's code interpreter container expired, and the tool says to raise."""
+
+    def __init__(self, message: str, *, state: Any, container_id: str) -> None:
+        super().__init__(message, state=state)
+        self.container_id = container_id

@@ -198,7 +198,9 @@ def import_ratio(rounds: int = 10) -> float:
     """`import agentkit` time over `import openai` time: fresh interpreters, alternated, best of each."""
 
     def once(module: str) -> float:
-        code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+        code = (
+            f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+        )
         return float(subprocess.check_output([sys.executable, "-c", code]))
 
     agentkit_times, openai_times = [], []

@@ -29,7 +29,10 @@ from agentkit.server import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
-DOCS = [ROOT / "docs" / page for page in ("agents.md", "azure.md", "stateless.md", "tools.md")]
+DOCS = [
+    ROOT / "docs" / page
+    for page in ("agents.md", "approvals.md", "azure.md", "mcp.md", "stateless.md", "tools.md")
+]
 TIMEOUT = 120
 NOT_RUN = "<!-- not run"  # an HTML comment right before a block: compiled, not run
 # `print(x)  # what it prints`, or that comment on the next line: checked against the output
@@ -37,6 +40,12 @@ PRINTS = re.compile(r"^ *print\(.*\)(?:  # (.+)|\n *# (.+))$", re.MULTILINE)
 FENCE = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 LOCAL = r"\(no endpoint configured: using agentkit's local server at http://127\.0\.0\.1:\d+/v1\)"
 WEATHER = '{"city":"Paris","temperature_c":21,"sky":"sunny"}'
+# The answer quoting what mcp-server-time's get_current_time returned for the time zone "ZONE".
+TIME_ANSWER = (
+    r"assistant: Here is what the tools returned: get_current_time returned "
+    r'\{"timezone":"ZONE","datetime":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d",'
+    r'"day_of_week":"[A-Z][a-z]+day","is_dst":(true|false)\}\.'
+)
 
 # Lines each example must print, in this order (other lines may come between them).
 # A `re.Pattern` must match a whole line; a string must equal one.
@@ -78,6 +87,28 @@ EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
         f"<- get_weather returned {WEATHER}",
         f"Here is what the tools returned: get_weather returned {WEATHER}.",
         re.compile(r"\(2 model calls, \d+ tokens\)"),
+    ],
+    "mcp_local.py": [
+        re.compile(LOCAL),
+        'user: What is the current time in "Europe/Paris"?',
+        '  tool call: get_current_time({"timezone": "Europe/Paris"})',
+        re.compile(TIME_ANSWER.replace("ZONE", "Europe/Paris")),
+        'user: And the current time in "Asia/Tokyo"?',
+        '  tool call: get_current_time({"timezone": "Asia/Tokyo"})',
+        re.compile(TIME_ANSWER.replace("ZONE", "Asia/Tokyo")),
+        "server processes in the block: 1, the same for both runs: True",
+        "server processes after the block: 0",
+    ],
+    "mcp_approval.py": [
+        re.compile(LOCAL),
+        "paused: True",
+        "  waiting for approval: notes.add_note{'text': 'buy milk'}",
+        "secret in the saved state: False",
+        "assistant: Here is what the tools returned: add_note returned noted: buy milk.",
+        "notes: ['buy milk']",
+        "assistant: Here is what the tools returned: the MCP tool call was declined (no more "
+        "notes today, add_note is off), so it did not run.",
+        "notes: ['buy milk']",
     ],
     "azure.py": [
         "Run an agent on Azure OpenAI: three environment variables, no code changes.",

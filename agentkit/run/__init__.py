@@ -1,9 +1,19 @@
-"""The agent loop as small named steps over an explicit, JSON-serializable RunState."""
+"""The agent loop as small named steps over an explicit, JSON-serializable RunState; approvals."""
 
 from __future__ import annotations
 
+from agentkit.run.approvals import (
+    ApprovalKind,
+    ApprovalPolicy,
+    ApprovalRequest,
+    Decision,
+    approve,
+    reject,
+)
 from agentkit.run.conversation import Conversation
 from agentkit.run.events import (
+    ApprovalDecided,
+    ApprovalRequested,
     FinalResult,
     ReasoningSummaryDelta,
     ResponseCompleted,
@@ -12,14 +22,22 @@ from agentkit.run.events import (
     ToolCallStarted,
     ToolResult,
 )
+from agentkit.run.files import ContainerFile
 from agentkit.run.loop import ChainRecoveryWarning
 from agentkit.run.result import RunResult
 from agentkit.run.settings import ModelSettings
 from agentkit.run.state import RunState
 
 __all__ = [
+    "ApprovalDecided",
+    "ApprovalKind",
+    "ApprovalPolicy",
+    "ApprovalRequest",
+    "ApprovalRequested",
     "ChainRecoveryWarning",
+    "ContainerFile",
     "Conversation",
+    "Decision",
     "FinalResult",
     "ModelSettings",
     "ReasoningSummaryDelta",
@@ -30,4 +48,6 @@ __all__ = [
     "TextDelta",
     "ToolCallStarted",
     "ToolResult",
+    "approve",
+    "reject",
 ]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from agentkit.model.usage import Usage
 
 if TYPE_CHECKING:
+    from agentkit.run.approvals import ApprovalRequest, Decision
     from agentkit.run.result import RunResult
 
 
@@ -46,6 +47,21 @@ class ToolResult:
 
 
 @dataclass(frozen=True)
+class ApprovalRequested:
+    """A call needs the user's approval; the policy is asked next (or the run pauses)."""
+
+    request: ApprovalRequest
+
+
+@dataclass(frozen=True)
+class ApprovalDecided:
+    """An approval request was decided (by the policy, or on the state before resuming)."""
+
+    request: ApprovalRequest
+    decision: Decision
+
+
+@dataclass(frozen=True)
 class ResponseCompleted:
     """One model call finished; `usage` is that call's alone (the run's total is on the result)."""
 
@@ -66,6 +82,8 @@ RunEvent = (
     | ReasoningSummaryDelta
     | ToolCallStarted
     | ToolResult
+    | ApprovalRequested
+    | ApprovalDecided
     | ResponseCompleted
     | FinalResult
 )

@@ -28,8 +28,23 @@ from pydantic import ValidationError
 from agentkit.context import RunContext
 from agentkit.errors import MaxTurnsExceeded, ModelCallError, OutputValidationError, ToolError
 from agentkit.model import RetryPolicy, Usage, create_response, stream_response
-from agentkit.run.calls import run_calls
+from agentkit.run.approvals import (
+    ApprovalPolicy,
+    Decision,
+    Pending,
+    ask,
+    declined_output,
+    mcp_response,
+    requests_in,
+    revoke_changed,
+    unanswered_calls,
+)
+from agentkit.run.calls import function_output, run_calls
+from agentkit.run.containers import ContainerKeeper
+from agentkit.run.conversation import Item
 from agentkit.run.events import (
+    ApprovalDecided,
+    ApprovalRequested,
     FinalResult,
     ReasoningSummaryDelta,
     ResponseCompleted,
@@ -73,17 +88,31 @@ class RunSetup:
     retry: RetryPolicy
     extra_headers: Mapping[str, str]
     tool_concurrency: int
+    approval: ApprovalPolicy | None = None
+    tools_hash: str = ""
+    """A hash of the agent's own tool definitions, kept in a paused state to check on resume."""
+    containers: ContainerKeeper | None = None
+    """Keeps the code interpreter's container across turns (None: no code interpreter)."""
 
 
 async def iterate(setup: RunSetup, state: RunState, *, stream: bool) -> AsyncIterator[RunEvent]:
-    """Run until the model answers without tool calls; yields events, ends with FinalResult."""
+    """Run until the model answers without tool calls; yields events, ends with FinalResult.
+
+    A paused `state` (claimed for resuming) first has its approvals settled; a run whose
+    approvals are not all decided ends with a paused result instead of an answer.
+    """
+    if state.paused:
+        async for step in _resume(setup, state):
+            yield step
+        if state.paused:
+            return
     while True:
         if state.turn >= setup.max_turns:
             raise MaxTurnsExceeded(
                 f"The run reached max_turns={setup.max_turns} without a final answer.",
                 state=state,
             )
-        ctx = RunContext(setup.deps, turn=state.turn, model=setup.plan.model, run_id=state.run_id)
+        ctx = _context(setup, state)
         instructions = await setup.instructions(ctx)
         response: Response | None = None
         async for event in _call_model(setup, state, instructions, stream):
@@ -92,18 +121,18 @@ async def iterate(setup: RunSetup, state: RunState, *, stream: bool) -> AsyncIte
             else:
                 yield event
         assert response is not None
-        output = [item.to_dict() for item in response.output]
-        absorb(setup.plan, state.conversation, response.id, output)
-        state.turn += 1
-        used = Usage()
-        used.add(response.usage)
-        state.usage += used
-        state.response_ids.append(response.id)
+        output, used = _take(setup, state, response)
         yield ResponseCompleted(response.id, used, state.turn)
         calls = function_calls(output)
-        if calls:
-            async for event in _run_tools(setup, state, ctx, calls):
-                yield event
+        requests = await requests_in(output, calls, setup.tools, ctx)
+        if calls or requests:
+            state.approvals = [Pending(request) for request in requests]
+            for request in requests:
+                yield ApprovalRequested(request)
+            async for step in _settle(setup, state, ctx):
+                yield step
+            if state.paused:
+                return
             continue
         text = output_text(output)
         try:
@@ -116,33 +145,103 @@ async def iterate(setup: RunSetup, state: RunState, *, stream: bool) -> AsyncIte
             state.output_retries += 1
             state.conversation.items.append(user_message(describe_failure(error)))
             continue
-        yield FinalResult(_result(state, final, text))
+        state.status = "finished"
+        yield FinalResult(_result(state, text, final))
         return
 
 
-async def _run_tools(
-    setup: RunSetup, state: RunState, ctx: RunContext[Any], calls: list[dict[str, Any]]
+def _take(setup: RunSetup, state: RunState, response: Response) -> tuple[list[Item], Usage]:
+    """Add a response to the state: its output items, a turn, its usage; its output and usage."""
+    output = [item.to_dict() for item in response.output]
+    absorb(setup.plan, state.conversation, response.id, output)
+    state.turn += 1
+    used = Usage()
+    used.add(response.usage)
+    state.usage += used
+    state.response_ids.append(response.id)
+    return output, used
+
+
+def _context(setup: RunSetup, state: RunState) -> RunContext[Any]:
+    return RunContext(setup.deps, turn=state.turn, model=setup.plan.model, run_id=state.run_id)
+
+
+async def _resume(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
+    """Settle a claimed paused state's approvals: re-ask those whose tool changed since."""
+    for name in revoke_changed(state.approvals, setup.tools):
+        log.warning("Tool %r changed since its call was approved; asking again.", name)
+    for entry in state.approvals:
+        if entry.decision is not None:
+            yield ApprovalDecided(entry.request, entry.decision)
+    async for event in _settle(setup, state, _context(setup, state)):
+        yield event
+
+
+async def _settle(
+    setup: RunSetup, state: RunState, ctx: RunContext[Any]
 ) -> AsyncIterator[RunEvent]:
-    for call in calls:
+    """Ask the policy about undecided approvals; pause if any stays undecided, else answer."""
+    for entry in await ask(setup.approval, state.approvals):
+        assert entry.decision is not None
+        yield ApprovalDecided(entry.request, entry.decision)
+    if state.pending_approvals:
+        state.pause(setup.tools_hash)
+        log.info("Run %s paused for %d approvals.", state.run_id, len(state.pending_approvals))
+        yield FinalResult(_result(state, "", None))
+        return
+    state.status = "running"
+    async for event in _answer(setup, state, ctx):
+        yield event
+
+
+async def _answer(
+    setup: RunSetup, state: RunState, ctx: RunContext[Any]
+) -> AsyncIterator[RunEvent]:
+    """Run the turn's allowed calls and answer every call and approval request."""
+    declined = {p.request.id: p.decision for p in state.approvals if not _approved(p)}
+    calls = unanswered_calls(state.new_items)
+    allowed = [call for call in calls if call["call_id"] not in declined]
+    for call in allowed:
         yield ToolCallStarted(call["call_id"], call["name"], call["arguments"])
     try:
-        outputs = await run_calls(calls, setup.tools, ctx, setup.tool_concurrency)
+        outputs = await run_calls(allowed, setup.tools, ctx, setup.tool_concurrency)
     except ToolError as error:
         error.state = state
         raise
-    state.conversation.items.extend(outputs)
-    for call, output in zip(calls, outputs, strict=True):
+    ran = {output["call_id"]: output for output in outputs}
+    state.conversation.items.extend(
+        ran.get(call["call_id"]) or _declined(call, declined[call["call_id"]]) for call in calls
+    )
+    state.conversation.items.extend(
+        mcp_response(p.request.id, p.decision)
+        for p in state.approvals
+        if p.request.kind == "mcp" and p.decision is not None
+    )
+    state.approvals = []
+    for call, output in zip(allowed, outputs, strict=True):
         yield ToolResult(call["call_id"], call["name"], output["output"])
+
+
+def _approved(entry: Pending) -> bool:
+    return entry.decision is not None and entry.decision.approved
+
+
+def _declined(call: Item, decision: Decision | None) -> Item:
+    reason = decision.reason if decision is not None else None
+    return function_output(call["call_id"], declined_output(call["name"], reason))
 
 
 async def _call_model(
     setup: RunSetup, state: RunState, instructions: str | None, stream: bool
 ) -> AsyncIterator[RunEvent | Response]:
-    """One model call; recovers once from a lost `previous_response_id` chain."""
-    for attempt in (1, 2):
+    """One model call; recovers once from a lost `previous_response_id` chain, and from an
+    expired code interpreter container."""
+    for attempt in (1, 2, 3):
         body = build_request(
             setup.plan, state.conversation, instructions, first_turn=state.turn == 0
         )
+        if setup.containers is not None:
+            body = setup.containers.pin(body, state.conversation.items)
         try:
             if stream:
                 async for event in _streamed(setup, body):
@@ -153,9 +252,15 @@ async def _call_model(
                 )
             return
         except openai.BadRequestError as error:
-            if attempt == 1 and _chain_lost(error, body):
+            if attempt < 3 and _chain_lost(error, body):
                 _warn_chain_lost(body["previous_response_id"])
                 state.conversation.mark_synced(None)
+                continue
+            if attempt < 3 and setup.containers and setup.containers.recover(error, body, state):
+                continue
+            raise _model_error(error, state) from error
+        except openai.NotFoundError as error:
+            if attempt < 3 and setup.containers and setup.containers.recover(error, body, state):
                 continue
             raise _model_error(error, state) from error
         except openai.APIError as error:
@@ -218,12 +323,14 @@ def _model_error(error: openai.APIError, state: RunState) -> ModelCallError:
     )
 
 
-def _result(state: RunState, final: Any, text: str) -> RunResult[Any]:
+def _result(state: RunState, text: str, final: Any) -> RunResult[Any]:
     return RunResult(
-        output=final,
         output_text=text,
         new_items=state.new_items,
         response_ids=list(state.response_ids),
         usage=state.usage,
         conversation=state.conversation,
+        state=state,
+        pending_approvals=state.pending_approvals,
+        _output=final,
     )

@@ -5,18 +5,35 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from agentkit.errors import UserError
+from agentkit.errors import ResumeError, UserError
 from agentkit.model.usage import Usage
+from agentkit.run.approvals import (
+    ApprovalRequest,
+    Decision,
+    Pending,
+    claim_pause,
+    reject,
+    release_pause,
+)
 from agentkit.run.conversation import Conversation, Item
 
-RUN_STATE_FORMAT = 1
+RUN_STATE_FORMAT = 2
+"""Format 2 added approvals and `status`; format 1 states (no approvals) are still read."""
+READABLE_FORMATS = (1, 2)
+Status = Literal["running", "paused", "resumed", "finished"]
+STATUSES = ("running", "paused", "resumed", "finished")
 
 
 @dataclass
 class RunState:
-    """A run in progress: the conversation, where this run's items start, and its counters."""
+    """A run in progress: the conversation, where this run's items start, and its counters.
+
+    A paused run (`status == "paused"`) also holds the approval requests it waits for:
+    decide them with `approve(id)` / `reject(id, reason)`, save `to_json()`, and resume with
+    `agent.resume(RunState.from_json(saved))`.
+    """
 
     conversation: Conversation
     start: int
@@ -26,6 +43,13 @@ class RunState:
     usage: Usage = field(default_factory=Usage)
     response_ids: list[str] = field(default_factory=list)
     output_retries: int = 0
+    status: Status = "running"
+    approvals: list[Pending] = field(default_factory=list)
+    """The paused turn's approval requests and the decisions taken on them so far."""
+    pause_id: str | None = None
+    """Names one pause, so that it is resumed at most once."""
+    tools_hash: str | None = None
+    """A hash of the agent's tool definitions (without secrets) when the run paused."""
 
     @classmethod
     def begin(cls, conversation: Conversation | None, new_input: list[Item]) -> RunState:
@@ -38,16 +62,89 @@ class RunState:
     def new_items(self) -> list[Item]:
         return self.conversation.items[self.start :]
 
+    # --- approvals -----------------------------------------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        return self.status == "paused"
+
+    @property
+    def pending_approvals(self) -> list[ApprovalRequest]:
+        """The requests still waiting for a decision."""
+        return [p.request for p in self.approvals if p.decision is None]
+
+    def approve(self, approval_id: str) -> None:
+        """Approve one request of this paused run (by `ApprovalRequest.id`)."""
+        self._decide(approval_id, Decision(True))
+
+    def reject(self, approval_id: str, reason: str | None = None) -> None:
+        """Reject one request of this paused run; the model is told, with `reason`."""
+        self._decide(approval_id, reject(reason))
+
+    def _decide(self, approval_id: str, decision: Decision) -> None:
+        if self.status == "resumed":
+            raise ResumeError("This paused run was already resumed: decide on the resumed run.")
+        if self.status != "paused":
+            raise ResumeError(f"This run is {self.status}, not paused: nothing to approve.")
+        for entry in self.approvals:
+            if entry.request.id == approval_id:
+                entry.decision = decision
+                return
+        known = ", ".join(p.request.id for p in self.approvals)
+        raise UserError(f"This run has no approval request {approval_id!r} (it has: {known}).")
+
+    def claim(self, tools_hash: str) -> RunState:
+        """A copy of this paused state to resume; this one is marked resumed.
+
+        Raises `ResumeError` when it is not paused, was resumed already (by this object, or in
+        this process from the same JSON), or the agent's tools are not the ones it paused with.
+        """
+        if self.status == "resumed":
+            raise ResumeError("This paused run was already resumed; a pause resumes once.")
+        if self.status != "paused" or self.pause_id is None:
+            raise ResumeError(
+                f"This run state is {self.status}, not paused: only a paused run can be resumed."
+            )
+        if self.tools_hash != tools_hash:
+            raise ResumeError(
+                "The agent's tools are not the ones this run paused with (a tool was added, "
+                "removed or changed); refusing to resume, since the approvals were given for "
+                "the old tools."
+            )
+        if not claim_pause(self.pause_id):
+            self.status = "resumed"
+            raise ResumeError("This paused run was already resumed; a pause resumes once.")
+        copy = RunState.from_dict(self.to_dict())
+        self.status = "resumed"
+        return copy
+
+    def unclaim(self) -> None:
+        """Undo `claim` after a resume that failed before running or sending anything."""
+        if self.status == "resumed" and self.pause_id is not None:
+            release_pause(self.pause_id)
+            self.status = "paused"
+
+    def pause(self, tools_hash: str) -> None:
+        self.status = "paused"
+        self.pause_id = uuid.uuid4().hex
+        self.tools_hash = tools_hash
+
+    # --- JSON ----------------------------------------------------------------------------------
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": RUN_STATE_FORMAT,
             "run_id": self.run_id,
+            "status": self.status,
             "conversation": self.conversation.to_dict(),
             "start": self.start,
             "turn": self.turn,
             "usage": self.usage.to_dict(),
             "response_ids": self.response_ids,
             "output_retries": self.output_retries,
+            "approvals": [p.to_dict() for p in self.approvals],
+            "pause_id": self.pause_id,
+            "tools_hash": self.tools_hash,
         }
 
     def to_json(self) -> str:
@@ -55,18 +152,43 @@ class RunState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunState:
-        if data.get("format") != RUN_STATE_FORMAT:
-            raise UserError(f"RunState format {data.get('format')!r} is not supported.")
-        return cls(
-            conversation=Conversation.from_dict(data["conversation"]),
-            start=int(data["start"]),
-            run_id=str(data["run_id"]),
-            turn=int(data["turn"]),
-            usage=Usage.from_dict(data["usage"]),
-            response_ids=[str(r) for r in data["response_ids"]],
-            output_retries=int(data.get("output_retries", 0)),
-        )
+        version = data.get("format")
+        if version not in READABLE_FORMATS:
+            raise ResumeError(
+                f"RunState format {version!r} is not supported (this agentkit reads formats "
+                f"{', '.join(map(str, READABLE_FORMATS))}); resume it with the agentkit "
+                "version that saved it."
+            )
+        status = data.get("status", "running")
+        if status not in STATUSES:
+            raise UserError(f"RunState status {status!r} is not one of {', '.join(STATUSES)}.")
+        try:
+            return cls(
+                conversation=Conversation.from_dict(data["conversation"]),
+                start=int(data["start"]),
+                run_id=str(data["run_id"]),
+                turn=int(data["turn"]),
+                usage=Usage.from_dict(data["usage"]),
+                response_ids=[str(r) for r in data["response_ids"]],
+                output_retries=int(data.get("output_retries", 0)),
+                status=status,
+                approvals=[Pending.from_dict(p) for p in data.get("approvals", [])],
+                pause_id=_optional_str(data.get("pause_id")),
+                tools_hash=_optional_str(data.get("tools_hash")),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise UserError(f"RunState JSON is missing or has a bad field: {error!r}") from None
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RunState:
-        return cls.from_dict(json.loads(text))
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise UserError(f"RunState JSON could not be parsed: {error}") from None
+        if not isinstance(data, dict):
+            raise UserError("RunState JSON must be an object.")
+        return cls.from_dict(data)
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -17,11 +17,16 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from agentkit._ids import new_id
+from agentkit.server import azure
+from agentkit.server.containers import DEFAULT_IDLE_SECONDS, Containers
 from agentkit.server.context import build_context
 from agentkit.server.engines import AutoEngine, Engine, ScriptedEngine
 from agentkit.server.errors import APIError, invalid, not_found
+from agentkit.server.files import MAX_FILE_BYTES, FileStore
 from agentkit.server.generate import Draft, generate
+from agentkit.server.media import check_media
 from agentkit.server.reasoning import DEFAULT_REASONING_MODELS, ReasoningSealer, is_reasoning_model
+from agentkit.server.sandbox import SandboxLimits
 from agentkit.server.sse import dumps, frame, numbered, response_events
 from agentkit.server.store import Store
 from agentkit.server.validation import decode_json, parse_create_request
@@ -43,6 +48,17 @@ class ServerConfig:
     api_key: str | None = None
     reasoning_models: tuple[str, ...] = DEFAULT_REASONING_MODELS
     max_body_bytes: int = MAX_BODY_BYTES
+    azure: bool = False
+    """Answer as Azure OpenAI does where it differs from OpenAI (docs/server.md, "Azure mode")."""
+    mcp_timeout: float = 30.0
+    """Seconds the hosted `mcp` tool gives a remote MCP server to list its tools or run one."""
+    files_dir: str | None = None
+    """Where uploaded files and containers live (default: `<db>.files`, or a temporary folder)."""
+    max_file_bytes: int = MAX_FILE_BYTES
+    container_idle_seconds: float = DEFAULT_IDLE_SECONDS
+    """How long a code interpreter container may be idle before it expires (20 minutes)."""
+    sandbox: SandboxLimits = field(default_factory=SandboxLimits)
+    """Limits and isolation of code interpreter sessions (docs/server.md)."""
 
 
 @dataclass
@@ -62,7 +78,23 @@ class ServerState:
         store = Store(config.db)
         engine = _engine(config.engine)
         sealer = ReasoningSealer(store.meta("reasoning_key", ReasoningSealer.new_key()))
-        return cls(config, store, engine, sealer)
+        files = FileStore.open(config.db, config.files_dir)
+        containers = Containers(
+            files,
+            idle_seconds=config.container_idle_seconds,
+            limits=config.sandbox,
+            max_file_bytes=config.max_file_bytes,
+        )
+        services = {"mcp_timeout": config.mcp_timeout, "files": files, "containers": containers}
+        return cls(config, store, engine, sealer, services=services)
+
+    def close(self) -> None:
+        """Stop what the services run (container sessions), then close the storage."""
+        for service in reversed(list(self.services.values())):
+            close = getattr(service, "close", None)
+            if callable(close):
+                close()
+        self.store.close()
 
     def record(self, body: Any) -> None:
         """Keep the request body for tests to inspect, without MCP headers or other secrets."""
@@ -103,16 +135,24 @@ async def create_response(request: Request) -> Response:
     state: ServerState = request.app.state.server
     body = await _json_body(request, state.config.max_body_bytes)
     state.record(body)
+    if state.config.azure:
+        body = azure.adapt_request(body, request.headers)
     create = parse_create_request(body)
     context = build_context(state.store, state.sealer, create.input, create.previous_response_id)
+    check_media(context.input, state.services)
     reasoning_model = is_reasoning_model(create.model, state.config.reasoning_models)
     draft = Draft.start(create, reasoning_model)
     final = await generate(draft, context, state.engine, state.sealer, state.services)
+    in_progress = draft.body()
+    if state.config.azure:
+        in_progress = azure.with_content_filters(in_progress, None)
+        filters = azure.content_filters(final, context.items, len(context.input))
+        final = azure.with_content_filters(final, filters)
     if create.store:
         state.store.save(final, context.input)
     if not create.stream:
         return _json(final)
-    events = numbered(response_events(draft.body(), final, obfuscate=create.stream_obfuscation))
+    events = numbered(response_events(in_progress, final, obfuscate=create.stream_obfuscation))
     return StreamingResponse(
         _frames(events), media_type="text/event-stream", headers=_sse_headers()
     )
@@ -167,12 +207,14 @@ def _stored(state: ServerState, request: Request) -> Any:
     return record
 
 
-def _page(items: list[dict[str, Any]], query: Any) -> dict[str, Any]:
+def _page(
+    items: list[dict[str, Any]], query: Any, *, default_limit: int = 20, max_limit: int = 100
+) -> dict[str, Any]:
     """One page of a list, with the service's `limit`, `order`, `after` and `before`."""
     order = query.get("order", "desc")
     if order not in ("asc", "desc"):
         raise invalid(f"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.", "order")
-    limit = _limit(query.get("limit", "20"))
+    limit = _limit(query.get("limit", str(default_limit)), max_limit)
     ordered = items if order == "asc" else items[::-1]
     ids = [item.get("id") for item in ordered]
     backwards = False
@@ -194,13 +236,13 @@ def _page(items: list[dict[str, Any]], query: Any) -> dict[str, Any]:
     }
 
 
-def _limit(raw: str) -> int:
+def _limit(raw: str, most: int = 100) -> int:
     try:
         limit = int(raw)
     except ValueError:
         raise invalid(f"Invalid 'limit': expected an integer, but got '{raw}'.", "limit") from None
-    if not 1 <= limit <= 100:
-        raise invalid(f"Invalid 'limit': {limit} must be between 1 and 100.", "limit")
+    if not 1 <= limit <= most:
+        raise invalid(f"Invalid 'limit': {limit} must be between 1 and {most}.", "limit")
     return limit
 
 
@@ -318,6 +360,9 @@ def _routes(scripted: bool) -> list[Route]:
         ("/responses/{response_id}/cancel", cancel_response, ["POST"]),
         ("/responses/{response_id}/input_items", list_input_items, ["GET"]),
     ]
+    from agentkit.server import files_api  # it builds on this module's helpers
+
+    table += files_api.ROUTES
     routes = [
         Route(prefix + path, _guarded(handler), methods=methods)
         for prefix in PREFIXES
@@ -343,7 +388,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        state.store.close()
+        state.close()
 
     app = Starlette(
         routes=_routes(isinstance(state.engine, ScriptedEngine)),

@@ -13,7 +13,7 @@ from agentkit._ids import new_id
 from agentkit.server.context import Context
 from agentkit.server.engines.base import Call, Engine, Hosted, Planned, Raw, Say, Think, Turn
 from agentkit.server.errors import invalid
-from agentkit.server.hosted import HOSTED_TOOLS, HostedContext, configured
+from agentkit.server.hosted import HOSTED_TOOLS, HostedContext, after_model, configured
 from agentkit.server.items import Item
 from agentkit.server.reasoning import ReasoningSealer
 from agentkit.server.usage import (
@@ -204,7 +204,8 @@ async def generate(
         _append(hosted, await tool.before_model(hosted))
     thinking = 0
     for round_number in range(MAX_MODEL_ROUNDS):
-        plan = await engine.respond(Turn(draft.request, list(hosted.items), draft.reasoning_model))
+        turn = Turn(draft.request, list(hosted.items), draft.reasoning_model, services)
+        plan = await engine.respond(turn)
         if (
             round_number == 0
             and draft.reasoning_model
@@ -221,6 +222,7 @@ async def generate(
                 _append(hosted, [draft.item(step, sealer)])
         if not ran_hosted or any(item["type"] in PAUSING_TYPES for item in hosted.output):
             break
+    await after_model(hosted)
     return draft.complete(context, hosted.output, thinking)
 
 

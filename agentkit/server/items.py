@@ -12,9 +12,10 @@ ROLES = ("user", "system", "developer", "assistant")
 INPUT_PARTS = ("input_text", "input_image", "input_file")
 OUTPUT_PARTS = ("output_text", "refusal")
 IMAGE_DETAILS = ("low", "high", "auto", "original")
+FILE_DETAILS = ("auto", "low", "high")
 
 # Item types that the model produces; a replayed reasoning item must be followed by one of them.
-MODEL_ITEM_TYPES = frozenset({"message", "function_call"})
+MODEL_ITEM_TYPES = frozenset({"message", "function_call", "mcp_approval_request"})
 
 
 def normalize_input(value: Any) -> list[Item]:
@@ -159,12 +160,16 @@ def _input_image(part: dict[str, Any], param: str) -> Item:
 
 
 def _input_file(part: dict[str, Any], param: str) -> Item:
-    _only(part, param, ("type", "file_id", "file_data", "file_url", "filename"))
+    _only(part, param, ("type", "file_id", "file_data", "file_url", "filename", "detail"))
     result: Item = {"type": "input_file"}
     for name in ("file_id", "file_data", "file_url", "filename"):
         field_value = _str_field(part, name, param, required=False)
         if field_value is not None:
             result[name] = field_value
+    if part.get("detail") is not None:
+        if part["detail"] not in FILE_DETAILS:
+            raise invalid_value(f"{param}.detail", part["detail"], list(FILE_DETAILS))
+        result["detail"] = part["detail"]
     if not any(name in result for name in ("file_id", "file_data", "file_url")):
         raise invalid(
             f"Invalid '{param}': one of 'file_id', 'file_data' or 'file_url' is required.", param

@@ -88,12 +88,23 @@ def _message_events(index: int, item: dict[str, Any], obfuscate: bool) -> Iterat
     yield _added(index, {**item, "status": "in_progress", "content": []})
     for content_index, part in enumerate(item["content"]):
         where = {"item_id": item_id, "output_index": index, "content_index": content_index}
-        empty = {**part, "text": ""} if part["type"] == "output_text" else {**part, "refusal": ""}
+        empty = (
+            {**part, "text": "", "annotations": []}
+            if part["type"] == "output_text"
+            else {**part, "refusal": ""}
+        )
         yield {"type": "response.content_part.added", **where, "part": empty}
         if part["type"] == "output_text":
             for piece in pieces(part["text"]):
                 base = {"type": "response.output_text.delta", **where, "logprobs": []}
                 yield _delta(base, piece, obfuscate)
+            for annotation_index, annotation in enumerate(part["annotations"]):
+                yield {
+                    "type": "response.output_text.annotation.added",
+                    **where,
+                    "annotation_index": annotation_index,
+                    "annotation": annotation,
+                }
             yield {
                 "type": "response.output_text.done",
                 **where,

@@ -17,6 +17,7 @@ from agentkit.context import RunContext
 from agentkit.errors import ToolDefinitionError, ToolError
 from agentkit.tools.arguments import Arguments, build_arguments
 from agentkit.tools.docstrings import parse_docstring
+from agentkit.tools.hosted import fingerprint
 from agentkit.tools.schema import JsonSchema, tool_parameters
 
 ApprovalPredicate: TypeAlias = Callable[[RunContext[Any], dict[str, Any]], bool | Awaitable[bool]]
@@ -100,6 +101,10 @@ class FunctionTool:
     def to_param(self) -> dict[str, Any]:
         """The Responses API tool definition (built once and shared: don't mutate it)."""
         return self._param
+
+    def definition_hash(self) -> str:
+        """A hash of what the model and the user see of this tool: an approval is given for it."""
+        return fingerprint([self.to_param()])
 
     async def approval_required(self, ctx: RunContext[Any], arguments_json: str) -> bool:
         """Whether this call needs the user's approval before it runs.

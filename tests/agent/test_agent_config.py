@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import openai
-import pytest
 
-from agentkit import Agent, ConfigurationError, ModelSettings, tool
+from agentkit import Agent, ModelSettings, tool
 from agentkit.server import LocalServer
 
 
@@ -28,16 +27,6 @@ def test_forced_tool_choice_applies_to_the_first_call_only(server: LocalServer) 
     assert result.output.startswith("Here is what the tools returned: get_weather returned")
     choices = [body["tool_choice"] for body in server.requests]
     assert choices == [{"type": "function", "name": "get_weather"}, "auto"]
-
-
-def test_tools_needing_approval_are_refused_until_approvals_exist() -> None:
-    @tool(needs_approval=True)
-    def delete_everything() -> str:
-        """Delete it all."""
-        return "gone"
-
-    with pytest.raises(ConfigurationError, match="delete_everything"):
-        Agent(model="gpt-4o", tools=[delete_everything])
 
 
 def test_run_sync_twice_with_a_users_async_client(server: LocalServer) -> None:

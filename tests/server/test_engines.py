@@ -772,8 +772,8 @@ def test_the_control_endpoint_queues_lists_and_clears(
         ({"error": {}}, "Step [0].error needs an integer 'status'."),
         (
             [{"output": [{"type": "message", "text": "ok"}]}, {"output": [{"type": "image"}]}],
-            "Output [1].output[0] has type 'image'; expected message, function_call, reasoning "
-            "or raw.",
+            "Output [1].output[0] has type 'image'; expected message, function_call, reasoning, "
+            "image_generation_call, mcp_call, code_interpreter_call or raw.",
         ),
         (
             {"output": [{"type": "function_call"}]},

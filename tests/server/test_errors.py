@@ -14,12 +14,16 @@ import pytest
 from openai import OpenAI
 
 from agentkit.server import LocalServer
+from agentkit.server.errors import listed
+from agentkit.server.hosted import HOSTED_TOOLS
+from agentkit.server.items import ITEM_NORMALIZERS
 
 UNPARSEABLE = (
     "We could not parse the JSON body of your request. The API expects a JSON payload, "
     "but what was sent was not valid JSON."
 )
-ITEM_TYPES = "'function_call', 'function_call_output', 'item_reference', 'message', and 'reasoning'"
+ITEM_TYPES = listed(sorted(ITEM_NORMALIZERS))
+"""Every input item type: the core ones and those the registered hosted tools add."""
 
 
 def error(message: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
@@ -451,8 +455,6 @@ def test_malformed_item_is_400(http: httpx2.Client, item: Any, body: dict[str, A
 @pytest.mark.parametrize(
     "tool",
     [
-        {"type": "mcp", "server_label": "x", "server_url": "https://example.com/mcp"},
-        {"type": "code_interpreter", "container": {"type": "auto"}},
         {"type": "web_search"},
         {"type": "file_search", "vector_store_ids": ["vs_1"]},
     ],
@@ -463,7 +465,8 @@ def test_unsupported_tool_type_is_400_naming_it(client: OpenAI, tool: dict[str, 
         client.responses.create(model="gpt-4o", input="hi", tools=[tool])
     assert caught.value.body == error(
         f"Tool type '{tool['type']}' is not supported by this server yet; supported tool types: "
-        "'function'.",
+        + ", ".join(f"'{kind}'" for kind in ["function", *HOSTED_TOOLS])
+        + ".",
         "tools[0].type",
         "unsupported_tool_type",
     )

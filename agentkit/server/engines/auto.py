@@ -10,6 +10,7 @@ from agentkit.server.engines.base import Call, Hosted, Planned, Say, Think, Turn
 from agentkit.server.engines.instances import Seeds, instance_for
 from agentkit.server.hosted import configured, summary_of
 from agentkit.server.items import Item, item_text
+from agentkit.server.media import describe_media
 
 _CAMEL = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -56,7 +57,7 @@ class AutoEngine:
         elif hosted:
             reply = "Here is what the tools returned: " + "; ".join(hosted) + "."
         else:
-            reply = _reply(turn.items, user_text)
+            reply = _reply(turn.items, user_text) + _acknowledged(turn)
         return [*plan, Say(reply)]
 
     def _calls(self, turn: Turn, text: str) -> list[Planned]:
@@ -133,6 +134,19 @@ def _user_messages(items: list[Item]) -> list[str]:
 def _last_user_text(items: list[Item]) -> str:
     messages = _user_messages(items)
     return messages[-1] if messages else ""
+
+
+def _acknowledged(turn: Turn) -> str:
+    """The images and files of the latest user message, as the answer mentions them."""
+    latest = next(
+        (i for i in reversed(turn.items) if i["type"] == "message" and i.get("role") == "user"),
+        None,
+    )
+    found = describe_media(latest, turn.services) if latest is not None else []
+    if not found:
+        return ""
+    listed = found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
+    return f" You sent {listed}."
 
 
 def _snippet(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -83,6 +84,8 @@ class Turn:
     request: CreateRequest
     items: list[Item]
     reasoning_model: bool
+    services: Mapping[str, Any] = field(default_factory=dict)
+    """Server-wide resources by name (e.g. the file store), as hosted tools see them."""
 
     @property
     def model(self) -> str:

@@ -7,7 +7,7 @@ import threading
 from collections import deque
 from typing import Any
 
-from agentkit.server.engines.base import Call, Fail, Planned, Raw, Say, Think, Turn
+from agentkit.server.engines.base import Call, Fail, Hosted, Planned, Raw, Say, Think, Turn
 from agentkit.server.errors import APIError, invalid
 
 Step = list[Planned] | Fail
@@ -108,11 +108,28 @@ def _planned(item: Any, where: str) -> Planned:
             return Think(str(item.get("summary", "")))
         if kind == "raw":
             return Raw(dict(item["item"]))
+        if kind == "image_generation_call":
+            options = {k: str(item[k]) for k in ("prompt", "revised_prompt") if k in item}
+            return Hosted("image_generation", options={"prompt": str(item["prompt"]), **options})
+        if kind == "mcp_call":
+            return _mcp_call(item)
+        if kind == "code_interpreter_call":
+            return Hosted("code_interpreter", options={"code": str(item["code"])})
     except (KeyError, TypeError, ValueError) as exc:
         raise invalid(f"Output {where} is missing or has a bad field: {exc}.") from None
     raise invalid(
-        f"Output {where} has type {kind!r}; expected message, function_call, reasoning or raw."
+        f"Output {where} has type {kind!r}; expected message, function_call, reasoning, "
+        "image_generation_call, mcp_call, code_interpreter_call or raw."
     )
+
+
+def _mcp_call(item: dict[str, Any]) -> Hosted:
+    """{"type": "mcp_call", "server_label", "name", "arguments"}: a call of a remote MCP tool."""
+    arguments = item.get("arguments", "{}")
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments)
+    options = {"server_label": str(item["server_label"])} if "server_label" in item else {}
+    return Hosted("mcp", str(item["name"]), arguments, options)
 
 
 __all__ = ["APIError", "ScriptedEngine", "step_from_json"]

@@ -11,7 +11,9 @@ no shared code beyond registering it in `HOSTED_TOOLS`:
 - `auto_steps`: what the `auto` engine plans for it, given the user's latest words;
 - `execute`: runs a `Hosted` step the engine planned and returns its output items;
 - `events`: the stream events of its output items;
-- `summarise`: how the `auto` engine quotes one of its result items in its answer.
+- `summarise`: how the `auto` engine quotes one of its result items in its answer;
+- `after_model` (optional): finishes the response's output once the model is done (e.g. the
+  code interpreter cites the container files a message links).
 """
 
 from __future__ import annotations
@@ -93,3 +95,23 @@ def summary_of(item: Item) -> str | None:
         if text is not None:
             return text
     return None
+
+
+async def after_model(ctx: HostedContext) -> None:
+    """Run the optional `after_model` hook of each hosted tool the request enables."""
+    for tool in configured(ctx.request):
+        finish = getattr(tool, "after_model", None)
+        if finish is not None:
+            await finish(ctx)
+
+
+def _register_builtin() -> None:
+    """Import the hosted tools this server runs; each module registers itself."""
+    from agentkit.server.hosted import (
+        code_interpreter,  # noqa: F401
+        image_generation,  # noqa: F401
+        mcp,  # noqa: F401
+    )
+
+
+_register_builtin()

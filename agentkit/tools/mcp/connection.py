@@ -187,6 +187,7 @@ def _build_tools(
                 call=connection.call,
                 timeout=server.timeout,
                 scrub=server.scrub,
+                approval=server.needs_approval,
             )
     return built
 

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import KW_ONLY, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from agentkit.errors import AgentkitError, ConfigurationError
@@ -48,12 +48,18 @@ class MCPServer(ABC):
         timeout: Seconds a tool call may take before the model is told it timed out.
         connect_timeout: Seconds to start the server, initialize the session and list tools.
         allowed_tools: Only offer these tools (by their MCP names); default all.
+        require_approval: Which calls wait for the agent's approval policy: "never" (default),
+            "always", or the MCP names of the tools that need it.
+        trusted: Believe the server's `readOnlyHint` annotations: with "always", its
+            read-only tools run without approval. An untrusted server's hints are ignored.
     """
 
     name: str = ""
     timeout: float | None = 60.0
     connect_timeout: float = 30.0
     allowed_tools: Collection[str] | None = None
+    require_approval: Literal["always", "never"] | Collection[str] = "never"
+    trusted: bool = False
 
     def __post_init__(self) -> None:
         name = self.name or server_slug(self._default_name())
@@ -70,6 +76,21 @@ class MCPServer(ABC):
             raise ConfigurationError(f"MCP server {name!r}: allowed_tools must be a list of names")
         if self.allowed_tools is not None:
             object.__setattr__(self, "allowed_tools", frozenset(self.allowed_tools))
+        if self.require_approval not in ("always", "never"):
+            if isinstance(self.require_approval, str):
+                raise ConfigurationError(
+                    f"MCP server {name!r}: require_approval must be 'always', 'never' or a list "
+                    "of tool names"
+                )
+            object.__setattr__(self, "require_approval", frozenset(self.require_approval))
+
+    def needs_approval(self, tool: str, read_only: bool) -> bool:
+        """Whether calls of the MCP tool `tool` wait for approval under this server's settings."""
+        if self.require_approval == "never":
+            return False
+        if self.require_approval == "always":
+            return not (self.trusted and read_only)
+        return tool in self.require_approval
 
     @abstractmethod
     def _default_name(self) -> str:

@@ -22,6 +22,7 @@ import pydantic
 from agentkit.context import RunContext
 from agentkit.tools.arguments import Arguments, drop_null_defaults, has_null_defaults
 from agentkit.tools.function import FunctionTool, _decode, _ToolFailure
+from agentkit.tools.hosted import fingerprint
 from agentkit.tools.mcp.results import error_text, result_text
 from agentkit.tools.mcp.servers import MCPConnectionError, describe
 from agentkit.tools.schema import JsonSchema, clean_schema, to_strict_schema
@@ -65,6 +66,8 @@ class MCPTool(FunctionTool):
 
     server: str
     mcp_name: str
+    read_only: bool = False
+    """The server says the tool changes nothing (`readOnlyHint`); believed for trusted servers."""
     _null_defaults: JsonSchema | None = field(default=None, repr=False)
     _scrub: Callable[[str], str] = field(default=str, repr=False)
 
@@ -96,6 +99,11 @@ class MCPTool(FunctionTool):
             raise _ToolFailure(self._scrub(error_text(result)))
         return result_text(result)
 
+    def definition_hash(self) -> str:
+        """The tool's definition on its server, as offered; an approval is given for it."""
+        where = {"server": self.server, "mcp_name": self.mcp_name, "read_only": self.read_only}
+        return fingerprint([self.to_param(), where])
+
     def _failed(self, exc: BaseException) -> str:
         if isinstance(exc, MCPConnectionError):
             return f"{self.name} is unavailable: {exc}"
@@ -111,10 +119,12 @@ def make_tool(
     call: CallTool,
     timeout: float | None,
     scrub: Callable[[str], str],
+    approval: Callable[[str, bool], bool] | None = None,
 ) -> MCPTool:
     """The function tool that offers `tool` to the model as `name` and routes calls to `call`."""
     original = parameters.original
     needs_drop = parameters.strict and has_null_defaults(original)
+    read_only = bool(tool.annotations is not None and tool.annotations.read_only_hint)
     return MCPTool(
         name=name,
         description=description(tool),
@@ -123,6 +133,8 @@ def make_tool(
         timeout=timeout,
         server=server,
         mcp_name=tool.name,
+        read_only=read_only,
+        needs_approval=approval is not None and approval(tool.name, read_only),
         _function=call,
         _arguments=_SERVER_VALIDATES,
         _null_defaults=original if needs_drop else None,
