@@ -157,6 +157,11 @@ def _mount_filesystem(config: dict[str, Any]) -> None:
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
     for path, target in links:
         os.symlink(target, root + path)
+    # Scratch space first: a folder shown below may live under /tmp (a checkout's virtual
+    # environment in CI, say), and mounting /tmp's tmpfs afterwards would hide it.
+    for scratch in ("/tmp", "/var/tmp", "/dev/shm", "/run"):
+        os.makedirs(root + scratch, exist_ok=True)
+        _tmpfs(root + scratch, config["scratch_size"])
     for fd, path, read_only in shown:
         os.makedirs(root + path, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", root + path, None, MS_BIND | MS_REC)
@@ -165,9 +170,6 @@ def _mount_filesystem(config: dict[str, Any]) -> None:
         os.close(fd)
     os.makedirs(root + "/proc")
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    for scratch in ("/tmp", "/var/tmp", "/dev/shm", "/run"):
-        os.makedirs(root + scratch, exist_ok=True)
-        _tmpfs(root + scratch, config["scratch_size"])
     _enter_root(root)
 
 
