@@ -22,7 +22,7 @@ from agentkit.run.approvals import ApprovalPolicy
 from agentkit.run.containers import ContainerKeeper
 from agentkit.run.conversation import Conversation, Item
 from agentkit.run.events import FinalResult, RunEvent
-from agentkit.run.files import AgentDownloader
+from agentkit.run.files import AgentDownloader, written_files
 from agentkit.run.loop import RunSetup, iterate
 from agentkit.run.output import OutputSpec
 from agentkit.run.request import Chaining, RequestPlan, to_items
@@ -252,8 +252,10 @@ class Agent(Generic[OutputT]):
             try:
                 async for event in iterate(setup, state, stream=stream):
                     if isinstance(event, FinalResult):  # its files download through this agent
+                        downloader = AgentDownloader(self)
+                        written = await written_files(setup.client, event.result.new_items)
                         event = FinalResult(
-                            replace(event.result, _downloader=AgentDownloader(self))
+                            replace(event.result, _downloader=downloader, _written=written)
                         )
                     yield event
             except BaseException:

@@ -81,6 +81,30 @@ def cited_files(items: list[Item], downloader: Downloader | None = None) -> list
     return list(found.values())
 
 
+async def written_files(client: Any, items: list[Item]) -> list[tuple[str, str, str]]:
+    """(container_id, file_id, filename) of every file the code of `items` wrote.
+
+    The service reports written files only when an answer cites them, so the containers the
+    run's code ran in are listed (one request per container, only for runs that ran code);
+    files the code wrote are the ones whose source is "assistant".
+    """
+    containers = dict.fromkeys(
+        item["container_id"]
+        for item in items
+        if item.get("type") == "code_interpreter_call" and item.get("container_id")
+    )
+    found: list[tuple[str, str, str]] = []
+    for container_id in containers:
+        try:
+            page = await client.containers.files.list(container_id, limit=100)
+        except Exception:  # an expired or deleted container: only its citations remain
+            continue
+        for entry in page.data:
+            if getattr(entry, "source", None) == "assistant":
+                found.append((container_id, entry.id, os.path.basename(entry.path)))
+    return found
+
+
 class AgentDownloader:
     """Downloads through an agent's client for the current event loop (as runs do)."""
 

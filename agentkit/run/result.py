@@ -34,6 +34,7 @@ class RunResult(Generic[OutputT]):
     pending_approvals: list[ApprovalRequest] = field(default_factory=list)
     _output: Any = field(default=None, repr=False)
     _downloader: Downloader | None = field(default=None, repr=False)
+    _written: list[tuple[str, str, str]] = field(default_factory=list, repr=False)
 
     @property
     def paused(self) -> bool:
@@ -57,9 +58,16 @@ class RunResult(Generic[OutputT]):
 
     @property
     def files(self) -> list[ContainerFile]:
-        """The code interpreter files this run's answers cite (the files its code wrote and
-        the model pointed to), oldest first; each downloads with `read()` / `save(path)`."""
-        return cited_files(self.new_items, self._downloader)
+        """Every code interpreter file this run's code wrote or its answers cite, cited ones
+        first; each downloads with `read()` / `save(path)`."""
+        files = cited_files(self.new_items, self._downloader)
+        known = {f.file_id for f in files}
+        files += [
+            ContainerFile(container_id, file_id, filename, self._downloader)
+            for container_id, file_id, filename in self._written
+            if file_id not in known
+        ]
+        return files
 
     @property
     def images(self) -> list[GeneratedImage]:

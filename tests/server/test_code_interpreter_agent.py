@@ -255,3 +255,18 @@ def test_files_only_from_this_run_and_cited_once():
     assert found == ContainerFile("cntr_1", "cfile_1", "a.csv")
     with pytest.raises(UserError, match="no client"):
         found.read_sync()
+
+
+def test_result_files_include_files_no_answer_cites(scripted: LocalServer):
+    from agentkit.server.engines import Hosted, Say
+
+    scripted.scripted.queue(
+        Hosted("code_interpreter", options={"code": "open('notes.txt', 'w').write('kept')"}),
+        Say("Done; nothing to point at."),
+    )
+    client = openai.OpenAI(base_url=scripted.base_url, api_key="k")
+    result = Agent(model="m", tools=[CodeInterpreter()], client=client).run_sync("Take notes.")
+    assert result.output == "Done; nothing to point at."
+    [notes] = result.files
+    assert notes.filename == "notes.txt"
+    assert notes.read_sync() == b"kept"
