@@ -405,7 +405,9 @@ def test_outputs_text_structured_and_images(client: OpenAI, tools: ToolServer):
     calls = {item.name: item for item in response.output if item.type == "mcp_call"}
     assert json.loads(calls["plot_point"].output or "") == {"x": 3, "y": 4}
     assert calls["plot_point"].output == '{"x": 3, "y": 4}'  # as the service serializes it
-    assert calls["take_snapshot"].output == "a snapshot\n[image content: image/png; not shown]"
+    assert calls["take_snapshot"].output == (
+        "a snapshot\n[image content: image/png, 8 bytes; not shown to the model]"
+    )
 
 
 def test_a_tool_that_raises_is_a_failed_call_not_a_500(client: OpenAI, tools: ToolServer):

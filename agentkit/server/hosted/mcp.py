@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentkit._ids import new_id
+from agentkit._mcp_text import result_text
 from agentkit.server.errors import APIError, invalid
 from agentkit.server.hosted import Event, HostedContext, Item, register
 from agentkit.server.hosted.mcp_client import Endpoint, MCPFailure, call_tool, list_tools
@@ -353,41 +354,9 @@ def _failure_error(failure: MCPFailure) -> dict[str, Any]:
 def output_text(result: CallToolResult) -> str:
     """A result as the `output` string: its text, or its structured content as JSON.
 
-    Structured content is used when the result has no text or its text only repeats it (the MCP
-    spec asks servers to serialize it as text too), serialized as the service does (Python's
-    `json.dumps` defaults). Images, audio and binary resources become a short note.
+    Structured content is serialized as the service does (Python's `json.dumps` defaults).
     """
-    texts = [block.text for block in result.content if block.type == "text"]
-    structured = result.structured_content
-    if structured is not None and (not texts or _repeats(texts, structured)):
-        parts = [json.dumps(structured)]
-        parts += [_note(block) for block in result.content if block.type != "text"]
-    else:
-        parts = [_note(block) for block in result.content]
-    return "\n".join(part for part in parts if part)
-
-
-def _repeats(texts: list[str], structured: Any) -> bool:
-    if len(texts) != 1:
-        return False
-    try:
-        return bool(json.loads(texts[0]) == structured)
-    except ValueError:
-        return False
-
-
-def _note(block: Any) -> str:
-    kind = block.type
-    if kind == "text":
-        return str(block.text)
-    if kind in ("image", "audio"):
-        return f"[{kind} content: {block.mime_type}; not shown]"
-    if kind == "resource_link":
-        return f"[resource link: {block.name} <{block.uri}>]"
-    if kind == "resource":
-        text = getattr(block.resource, "text", None)
-        return text if isinstance(text, str) else f"[resource <{block.resource.uri}>; not shown]"
-    return f"[{kind} content; not shown]"
+    return result_text(result, dumps=json.dumps)
 
 
 def error_text(error: dict[str, Any]) -> str:
