@@ -10,6 +10,7 @@ from agentkit.context import RunContext
 from agentkit.errors import ToolError
 from agentkit.run.conversation import Item
 from agentkit.tools import FunctionTool, unknown_tool_output
+from agentkit.tools.function import ToolOutput
 
 
 async def run_calls(
@@ -21,12 +22,12 @@ async def run_calls(
     """A `function_call_output` item for each call, in the calls' order."""
     limit = asyncio.Semaphore(concurrency)
 
-    async def one(call: Item) -> str:
+    async def one(call: Item) -> ToolOutput:
         tool = tools.get(call["name"])
         if tool is None:
             return unknown_tool_output(call["name"], tools)
         async with limit:
-            return await tool.invoke(ctx, call["arguments"], call_id=call["call_id"])
+            return await tool.output(ctx, call["arguments"], call_id=call["call_id"])
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -40,7 +41,7 @@ async def run_calls(
     ]
 
 
-def function_output(call_id: str, output: str) -> Item:
+def function_output(call_id: str, output: ToolOutput) -> Item:
     return {"type": "function_call_output", "call_id": call_id, "output": output}
 
 

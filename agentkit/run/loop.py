@@ -65,6 +65,7 @@ from agentkit.run.request import (
 from agentkit.run.result import RunResult
 from agentkit.run.state import RunState
 from agentkit.tools import FunctionTool
+from agentkit.tools.function import output_text as tool_output_text
 
 log = logging.getLogger("agentkit")
 
@@ -219,7 +220,7 @@ async def _answer(
     )
     state.approvals = []
     for call, output in zip(allowed, outputs, strict=True):
-        yield ToolResult(call["call_id"], call["name"], output["output"])
+        yield ToolResult(call["call_id"], call["name"], tool_output_text(output["output"]))
 
 
 def _approved(entry: Pending) -> bool:

@@ -35,6 +35,17 @@ class _ToolFailure(Exception):
         self.message = message
 
 
+ToolOutput = str | list[dict[str, Any]]
+"""A function call output: text, or `input_text` / `input_image` / `input_file` parts."""
+
+
+def output_text(output: ToolOutput) -> str:
+    """An output's text: itself, or its `input_text` parts joined (for events and logs)."""
+    if isinstance(output, str):
+        return output
+    return "\n".join(str(p["text"]) for p in output if p.get("type") == "input_text")
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
 class FunctionTool:
     """A Python function the model can call: its Responses API definition and how to invoke it.
@@ -122,6 +133,13 @@ class FunctionTool:
         if inspect.isawaitable(decision):
             decision = await decision
         return bool(decision)
+
+    async def output(
+        self, ctx: RunContext[Any], arguments: str, *, call_id: str | None = None
+    ) -> ToolOutput:
+        """What the model reads for this call: `invoke`'s text, or content parts for tools
+        whose results carry more than text (an MCP tool's images)."""
+        return await self.invoke(ctx, arguments, call_id=call_id)
 
     async def invoke(
         self, ctx: RunContext[Any], arguments: str, *, call_id: str | None = None

@@ -86,10 +86,14 @@ async def test_structured_content_becomes_json(http_tools: Toolset) -> None:
     assert await call(http_tools, "make_point", {"x": 1, "y": -2}) == '{"x":1,"y":-2}'
 
 
-async def test_an_image_becomes_a_placeholder_next_to_the_text(http_tools: Toolset) -> None:
-    assert await call(http_tools, "snapshot", {}) == (
-        "a snapshot\n[image content: image/png, 8 bytes; not shown to the model]"
-    )
+async def test_an_image_reaches_the_model_as_an_image_part(http_tools: Toolset) -> None:
+    tool = http_tools.tools["snapshot"]
+    parts = await tool.output(RunContext(None), "{}")
+    assert isinstance(parts, list)
+    assert parts[0] == {"type": "input_text", "text": "a snapshot"}
+    assert parts[1]["type"] == "input_image"
+    assert parts[1]["image_url"].startswith("data:image/png;base64,")
+    assert await call(http_tools, "snapshot", {}) == "a snapshot"  # the text, for events
 
 
 async def test_tool_failures_are_error_outputs_the_model_can_read(http_tools: Toolset) -> None:

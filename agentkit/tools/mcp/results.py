@@ -9,7 +9,8 @@ would accept `input_image` parts in a function call output; not done yet).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
 
 import pydantic_core
 
@@ -31,3 +32,24 @@ def result_text(result: CallToolResult) -> str:
 def error_text(result: CallToolResult) -> str:
     """What an `isError` result says, for an `Error: ...` output."""
     return "\n".join(describe(block) for block in result.content) or "the tool reported an error"
+
+
+def result_parts(result: CallToolResult) -> list[dict[str, Any]] | None:
+    """A result with images as output parts (its text, then each image), so the model sees
+    them; None when it has no images (plain text is the usual output)."""
+    images = [block for block in result.content if block.type == "image"]
+    if not images:
+        return None
+    rest = cast(
+        "CallToolResult",
+        SimpleNamespace(
+            content=[block for block in result.content if block.type != "image"],
+            structured_content=result.structured_content,
+        ),
+    )
+    parts: list[dict[str, Any]] = [{"type": "input_text", "text": result_text(rest)}]
+    parts += [
+        {"type": "input_image", "image_url": f"data:{block.mime_type};base64,{block.data}"}
+        for block in images
+    ]
+    return parts

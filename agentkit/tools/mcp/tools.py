@@ -21,9 +21,9 @@ import pydantic
 
 from agentkit.context import RunContext
 from agentkit.tools.arguments import Arguments, drop_null_defaults, has_null_defaults
-from agentkit.tools.function import FunctionTool, _decode, _ToolFailure
+from agentkit.tools.function import FunctionTool, ToolOutput, _decode, _ToolFailure, output_text
 from agentkit.tools.hosted import fingerprint
-from agentkit.tools.mcp.results import error_text, result_text
+from agentkit.tools.mcp.results import error_text, result_parts, result_text
 from agentkit.tools.mcp.servers import MCPConnectionError, describe
 from agentkit.tools.schema import JsonSchema, clean_schema, to_strict_schema
 
@@ -75,15 +75,23 @@ class MCPTool(FunctionTool):
         self, ctx: RunContext[Any], arguments: str, *, call_id: str | None = None
     ) -> str:
         """Call the MCP tool; every failure becomes an `Error: ...` output the model reads."""
+        output = await self.output(ctx, arguments, call_id=call_id)
+        return output_text(output)
+
+    async def output(
+        self, ctx: RunContext[Any], arguments: str, *, call_id: str | None = None
+    ) -> ToolOutput:
+        """The call's result: text, or text and `input_image` parts when it returned images."""
         try:
             data = _decode(arguments, self.name)
             if self._null_defaults is not None:
                 drop_null_defaults(data, self._null_defaults, self._null_defaults.get("$defs", {}))
-            return await self._call_server(data)
+            result = await self._call_server(data)
         except _ToolFailure as failure:
             return f"Error: {failure.message}"
+        return result_parts(result) or result_text(result)
 
-    async def _call_server(self, data: dict[str, Any]) -> str:
+    async def _call_server(self, data: dict[str, Any]) -> CallToolResult:
         call: CallTool = self._function
         scope = asyncio.timeout(self.timeout)
         try:
@@ -97,7 +105,7 @@ class MCPTool(FunctionTool):
             raise _ToolFailure(self._failed(exc)) from exc
         if result.is_error:
             raise _ToolFailure(self._scrub(error_text(result)))
-        return result_text(result)
+        return result
 
     def definition_hash(self) -> str:
         """The tool's definition on its server, as offered; an approval is given for it."""
