@@ -7,6 +7,7 @@ import contextlib
 import functools
 import inspect
 import ssl
+import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -233,6 +234,7 @@ class Agent(Generic[OutputT]):
                 plan = replace(
                     plan, tools=plan.tools + tuple(t.to_param() for t in mcp_tools.values())
                 )
+            started = time.time()
             setup = RunSetup(
                 client=self._client(),
                 plan=plan,
@@ -253,7 +255,10 @@ class Agent(Generic[OutputT]):
                 async for event in iterate(setup, state, stream=stream):
                     if isinstance(event, FinalResult):  # its files download through this agent
                         downloader = AgentDownloader(self)
-                        written = await written_files(setup.client, event.result.new_items)
+                        earlier = event.result.conversation.items[: state.start]
+                        written = await written_files(
+                            setup.client, event.result.new_items, started, earlier
+                        )
                         event = FinalResult(
                             replace(event.result, _downloader=downloader, _written=written)
                         )

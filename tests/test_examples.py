@@ -119,6 +119,28 @@ EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
         'assistant: You said: "What does Azure OpenAI\'s Responses API do?".',
         re.compile(r"response id: resp_\w+"),
     ],
+    "code_interpreter.py": [
+        re.compile(LOCAL),
+        "assistant: Here is what the tools returned: code_interpreter ran the code, which printed "
+        '"saved", and wrote [sales.csv](sandbox:/mnt/data/sales.csv).',
+        "assistant: Here is what the tools returned: code_interpreter ran the code, which printed "
+        '"3 bars", and wrote [sales.png](sandbox:/mnt/data/sales.png).',
+        re.compile(r"container: cntr_\w+, reused by the second run: True"),
+        re.compile(r"saved sales\.png \(\d+ bytes\)"),
+        "store=False, one container for both runs: True",
+    ],
+    "images.py": [
+        re.compile(LOCAL),
+        re.compile(r"uploaded: file-\w+"),
+        'assistant: You said: "What is in this image?". You sent an image (PNG, 320x240 pixels).',
+        'assistant: You said: "Summarise this PDF". You sent a PDF "report.pdf" (1 page, no '
+        "extractable text).",
+        'assistant: You said: "Summarise this PDF". You sent a PDF "report.pdf" (1 page, no '
+        "extractable text).",
+        "assistant: Here is what the tools returned: image_generation made a 1024x1024 PNG image "
+        'of "A lighthouse at dusk".',
+        re.compile(r"saved lighthouse\.png: 1024x1024 pixels, \d+ bytes"),
+    ],
 }
 
 

@@ -81,13 +81,18 @@ def cited_files(items: list[Item], downloader: Downloader | None = None) -> list
     return list(found.values())
 
 
-async def written_files(client: Any, items: list[Item]) -> list[tuple[str, str, str]]:
+async def written_files(
+    client: Any, items: list[Item], since: float, earlier: list[Item]
+) -> list[tuple[str, str, str]]:
     """(container_id, file_id, filename) of every file the code of `items` wrote.
 
     The service reports written files only when an answer cites them, so the containers the
     run's code ran in are listed (one request per container, only for runs that ran code);
-    files the code wrote are the ones whose source is "assistant".
+    the files the run's code wrote are those whose source is "assistant", created since the
+    run started (`since`, Unix seconds; the service counts whole seconds) and not already
+    cited by the `earlier` items of the conversation.
     """
+    known = {f.file_id for f in cited_files(earlier)}
     containers = dict.fromkeys(
         item["container_id"]
         for item in items
@@ -100,7 +105,8 @@ async def written_files(client: Any, items: list[Item]) -> list[tuple[str, str, 
         except Exception:  # an expired or deleted container: only its citations remain
             continue
         for entry in page.data:
-            if getattr(entry, "source", None) == "assistant":
+            fresh = entry.created_at >= int(since) and entry.id not in known
+            if getattr(entry, "source", None) == "assistant" and fresh:
                 found.append((container_id, entry.id, os.path.basename(entry.path)))
     return found
 

@@ -270,3 +270,11 @@ def test_result_files_include_files_no_answer_cites(scripted: LocalServer):
     [notes] = result.files
     assert notes.filename == "notes.txt"
     assert notes.read_sync() == b"kept"
+
+
+async def test_result_files_are_only_this_runs(aclient: openai.AsyncOpenAI):
+    agent = Agent(model="m", tools=[CodeInterpreter()], client=aclient)
+    first = await agent.run(fenced(CSV_CODE))
+    second = await agent.run(fenced(PNG_CODE), conversation=first.conversation)
+    assert [f.filename for f in first.files] == ["report.csv"]
+    assert [f.filename for f in second.files] == ["plot.png"]
