@@ -104,7 +104,7 @@ async def test_pause_here_resume_in_another_process_and_no_secret_is_kept(
     chaining: str,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    mcp_v1.app.seen.clear()
+    mcp_v1.seen.clear()
     remote = Hosted("mcp", "delete_file", '{"path":"a.txt"}', {"server_label": "files"})
     keyed.scripted.queue(
         [Call("delete_file", '{"path": "b.txt"}', call_id="call_b"), remote],
@@ -133,7 +133,7 @@ async def test_pause_here_resume_in_another_process_and_no_secret_is_kept(
         "message",
     ]
     # The token did reach the MCP server: the scan below is not vacuous.
-    assert TOKEN in {seen.get("authorization") for seen in mcp_v1.app.seen}
+    assert TOKEN in mcp_v1.authorizations
 
     kept = {
         "paused state": paused.state.to_json(),

@@ -21,7 +21,7 @@ def http_server() -> Iterator[HTTPServer]:
 @pytest.fixture
 def mcp_http(http_server: HTTPServer) -> HTTPServer:
     """The HTTP MCP server, with an empty record of the headers it received."""
-    http_server.app.seen.clear()
+    http_server.seen.clear()
     return http_server
 
 

@@ -9,7 +9,15 @@ from typing import Any
 
 import openai
 import pytest
-from mcp_servers import ODD_NAME, TOKEN, HTTPServer, no_new_servers, server_pids, time_server
+from mcp_servers import (
+    ODD_NAME,
+    PHOTO_PNG,
+    TOKEN,
+    HTTPServer,
+    no_new_servers,
+    server_pids,
+    time_server,
+)
 
 from agentkit import Agent, ToolCallStarted, tool
 from agentkit.server import LocalServer
@@ -218,3 +226,19 @@ async def test_a_server_that_cannot_connect_fails_the_run_before_any_model_call(
 
     assert TOKEN not in str(raised.value)
     assert scripted.requests == []
+
+
+async def test_an_image_result_reaches_the_model_as_an_input_image(
+    scripted: LocalServer, scripted_client: openai.AsyncOpenAI, mcp_http: HTTPServer
+) -> None:
+    scripted.scripted.queue(Call("photo"), Say("a teal picture"))
+    agent = Agent(model="gpt-4o", client=scripted_client, tools=[http(mcp_http)])
+
+    result = await agent.run("look")
+
+    assert result.output == "a teal picture"
+    [sent] = [i for i in scripted.requests[-1]["input"] if i["type"] == "function_call_output"]
+    assert sent["output"] == [
+        {"type": "input_text", "text": "a photo"},
+        {"type": "input_image", "image_url": f"data:image/png;base64,{PHOTO_PNG}"},
+    ]

@@ -11,7 +11,15 @@ import sys
 from collections.abc import AsyncIterator
 
 import pytest
-from mcp_servers import ODD_NAME, TOKEN, HTTPServer, no_new_servers, server_pids, time_server
+from mcp_servers import (
+    ODD_NAME,
+    PHOTO_PNG,
+    TOKEN,
+    HTTPServer,
+    no_new_servers,
+    server_pids,
+    time_server,
+)
 
 from agentkit import RunContext
 from agentkit.tools import MCPConnectionError, MCPServerHTTP, MCPServerStdio
@@ -43,7 +51,7 @@ async def test_every_tool_is_offered_under_a_valid_name_and_routed_back(
     odd = function_name(ODD_NAME)
 
     expected = [odd, "count_keys", "explode", "refuse", "make_point", "whoami", "slow_task"]
-    assert sorted(http_tools.tools) == sorted([*expected, "snapshot", "get_current_time"])
+    assert sorted(http_tools.tools) == sorted([*expected, "snapshot", "photo", "get_current_time"])
     tool = http_tools.tools[odd]
     assert isinstance(tool, MCPTool)
     assert (tool.mcp_name, tool.server) == (ODD_NAME, "local")
@@ -87,13 +95,17 @@ async def test_structured_content_becomes_json(http_tools: Toolset) -> None:
 
 
 async def test_an_image_reaches_the_model_as_an_image_part(http_tools: Toolset) -> None:
-    tool = http_tools.tools["snapshot"]
-    parts = await tool.output(RunContext(None), "{}")
-    assert isinstance(parts, list)
-    assert parts[0] == {"type": "input_text", "text": "a snapshot"}
-    assert parts[1]["type"] == "input_image"
-    assert parts[1]["image_url"].startswith("data:image/png;base64,")
-    assert await call(http_tools, "snapshot", {}) == "a snapshot"  # the text, for events
+    parts = await http_tools.tools["photo"].output(RunContext(None), "{}")
+    assert parts == [
+        {"type": "input_text", "text": "a photo"},
+        {"type": "input_image", "image_url": f"data:image/png;base64,{PHOTO_PNG}"},
+    ]
+    assert await call(http_tools, "photo", {}) == "a photo"  # the text, for events
+
+
+async def test_an_image_that_does_not_decode_stays_a_placeholder(http_tools: Toolset) -> None:
+    output = await http_tools.tools["snapshot"].output(RunContext(None), "{}")
+    assert output == "a snapshot\n[image content: image/png, 8 bytes; not shown to the model]"
 
 
 async def test_tool_failures_are_error_outputs_the_model_can_read(http_tools: Toolset) -> None:
@@ -121,8 +133,8 @@ async def test_headers_reach_the_server_on_every_request(
     http_tools: Toolset, mcp_http: HTTPServer
 ) -> None:
     assert await call(http_tools, "whoami", {}) == f"authorization={TOKEN}"
-    assert mcp_http.app.seen
-    assert set(mcp_http.app.seen) == {TOKEN}
+    assert mcp_http.seen
+    assert set(mcp_http.authorizations) == {TOKEN}
 
 
 async def test_concurrent_calls_share_one_session(http_tools: Toolset) -> None:
@@ -154,7 +166,7 @@ async def test_a_refused_connection_fails_with_no_secret_in_the_error_or_logs(
 
     assert str(raised.value).startswith("Could not connect to MCP server '127_0_0_1': ")
     assert raised.value.__cause__ is None
-    assert mcp_http.app.seen == [secret]  # the server did get it
+    assert mcp_http.authorizations == [secret]  # the server did get it
     for text in (str(raised.value), repr(raised.value), caplog.text):
         assert "wrong-and-secret" not in text
 

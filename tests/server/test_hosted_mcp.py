@@ -276,7 +276,7 @@ def test_a_new_server_in_a_conversation_is_listed_alone(client: OpenAI, tools: T
 @pytest.mark.parametrize(
     ("allowed", "names"),
     [
-        (["get_weather", "plot_point", "no_such_tool"], ["get_weather", "plot_point"]),
+        (["get_weather", "make_point", "no_such_tool"], ["get_weather", "make_point"]),
         ({"tool_names": ["shorten_link"]}, ["shorten_link"]),
         ({"read_only": True}, ["get_weather"]),
         ({"tool_names": ["get_weather", "shorten_link"], "read_only": False}, ["shorten_link"]),
@@ -393,7 +393,7 @@ def test_a_reasoning_model_thinks_around_the_call(client: OpenAI, tools: ToolSer
 
 
 def test_disallowed_tools_are_not_called(client: OpenAI, tools: ToolServer):
-    tool = never(tools.url, allowed_tools=["plot_point"])
+    tool = never(tools.url, allowed_tools=["make_point"])
     response = client.responses.create(model="gpt-4o", input="weather in Oslo", tools=[tool])
     assert kinds(response) == ["mcp_list_tools", "message"]
 
@@ -403,9 +403,9 @@ def test_outputs_text_structured_and_images(client: OpenAI, tools: ToolServer):
         model="gpt-4o", input="plot the point 3 4, and take a snapshot", tools=[never(tools.url)]
     )
     calls = {item.name: item for item in response.output if item.type == "mcp_call"}
-    assert json.loads(calls["plot_point"].output or "") == {"x": 3, "y": 4}
-    assert calls["plot_point"].output == '{"x": 3, "y": 4}'  # as the service serializes it
-    assert calls["take_snapshot"].output == (
+    assert json.loads(calls["make_point"].output or "") == {"x": 3, "y": 4}
+    assert calls["make_point"].output == '{"x": 3, "y": 4}'  # as the service serializes it
+    assert calls["snapshot"].output == (
         "a snapshot\n[image content: image/png, 8 bytes; not shown to the model]"
     )
 
@@ -419,10 +419,10 @@ def test_a_tool_that_raises_is_a_failed_call_not_a_500(client: OpenAI, tools: To
     assert call["output"] is None
     assert call["error"] == {
         "type": "mcp_tool_execution_error",
-        "content": [{"type": "text", "text": "Error executing tool explode_now"}],
+        "content": [{"type": "text", "text": "Error executing tool explode"}],
     }
     assert response.output_text == (
-        "Here is what the tools returned: explode_now failed: Error executing tool explode_now."
+        "Here is what the tools returned: explode failed: Error executing tool explode."
     )
 
 
@@ -500,13 +500,11 @@ def test_the_scripted_engine_calls_a_tool_over_the_control_endpoint(
             },
         ),
         (
-            "refuse_politely",
+            "refuse",
             '{"reason": "no"}',
             {
                 "type": "mcp_tool_execution_error",
-                "content": [
-                    {"type": "text", "text": "Error executing tool refuse_politely: refused: no"}
-                ],
+                "content": [{"type": "text", "text": "Error executing tool refuse: refused: no"}],
             },
         ),
     ],
@@ -520,7 +518,7 @@ def test_calls_the_server_cannot_run_are_failed_calls(
 ):
     local, client = scripted
     local.scripted.queue(Hosted("mcp", name, arguments, {"server_label": "tools"}), Say("ok"))
-    allowed = ["get_weather", "no_such_tool", "refuse_politely"]
+    allowed = ["get_weather", "no_such_tool", "refuse"]
     tool = never(tools.url, allowed_tools=allowed)
     response = client.responses.create(model="m", input="go", tools=[tool])
     call = response.to_dict()["output"][1]
@@ -533,7 +531,7 @@ def test_a_hanging_tool_times_out_as_a_failed_call(
 ):
     local, client = scripted
     local.scripted.queue(
-        Hosted("mcp", "sleepy_task", '{"seconds": 30}', {"server_label": "tools"}), Say("ok")
+        Hosted("mcp", "slow_task", '{"seconds": 30}', {"server_label": "tools"}), Say("ok")
     )
     started = time.monotonic()
     response = client.responses.create(model="m", input="go", tools=[never(tools.url)])

@@ -163,7 +163,7 @@ def test_an_approved_call_streams_as_the_capture_does(
 def test_a_failed_call_streams_mcp_call_failed(
     local: LocalServer, http: httpx2.Client, tools: ToolServer
 ):
-    local.scripted.queue(call("explode_now", "{}"), Say("It failed."))
+    local.scripted.queue(call("explode", "{}"), Say("It failed."))
     body = {
         "model": "gpt-4o",
         "input": "go",
@@ -205,10 +205,10 @@ def test_every_body_and_event_validates_and_parses(
 ):
     tool = secret_tool(
         tools.secure_url,
-        require_approval={"never": {"tool_names": ["get_weather", "explode_now", "check_secret"]}},
+        require_approval={"never": {"tool_names": ["get_weather", "explode", "check_secret"]}},
     )
     local.scripted.queue(
-        [Think("calls"), call("get_weather", '{"city":"Rome"}'), call("explode_now", "{}")],
+        [Think("calls"), call("get_weather", '{"city":"Rome"}'), call("explode", "{}")],
         [Think("more"), call("check_secret", "{}"), call("shorten_link", '{"url":"https://a.b"}')],
     )
     text, events = stream(http, {"model": "o4-mini", "input": "go", "tools": [tool]})
@@ -327,7 +327,7 @@ def test_credentials_appear_nowhere(
         for secret in secrets:
             assert secret not in text, f"{secret!r} found in the {where}"
     assert '"headers":null' in places["retrieved"].replace(" ", "")
-    assert tools.guard.seen[-1] == BEARER  # and yet it reached the MCP server
+    assert tools.authorizations[-1] == BEARER  # and yet it reached the MCP server
 
 
 def _database_bytes(local: LocalServer) -> str:

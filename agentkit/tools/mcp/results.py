@@ -9,6 +9,8 @@ would accept `input_image` parts in a function call output; not done yet).
 
 from __future__ import annotations
 
+import base64
+import io
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
@@ -36,20 +38,41 @@ def error_text(result: CallToolResult) -> str:
 
 def result_parts(result: CallToolResult) -> list[dict[str, Any]] | None:
     """A result with images as output parts (its text, then each image), so the model sees
-    them; None when it has no images (plain text is the usual output)."""
-    images = [block for block in result.content if block.type == "image"]
-    if not images:
+    them; None when it has no image the model can be shown (plain text is the usual output).
+
+    An image that does not decode (a wrong type, a corrupt file) stays a placeholder in the
+    text: the service would refuse the whole request for it.
+    """
+    shown = [block for block in result.content if block.type == "image" and _decodes(block)]
+    if not shown:
         return None
     rest = cast(
         "CallToolResult",
         SimpleNamespace(
-            content=[block for block in result.content if block.type != "image"],
+            content=[block for block in result.content if block not in shown],
             structured_content=result.structured_content,
         ),
     )
     parts: list[dict[str, Any]] = [{"type": "input_text", "text": result_text(rest)}]
     parts += [
         {"type": "input_image", "image_url": f"data:{block.mime_type};base64,{block.data}"}
-        for block in images
+        for block in shown
     ]
     return parts
+
+
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
+
+
+def _decodes(block: Any) -> bool:
+    """Whether an image block is a well-formed PNG, JPEG, WEBP or GIF (checksums included)."""
+    if block.mime_type not in IMAGE_TYPES:
+        return False
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(block.data, validate=True))) as picture:
+            picture.verify()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return False
+    return True
