@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
 from agentkit.server import LocalServer
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-REFERENCE = SHARED / "reference"
 
 
 @pytest.fixture(scope="session")
@@ -43,11 +39,3 @@ def aclient(server: LocalServer) -> AsyncOpenAI:
 def scripted_client(scripted: LocalServer) -> Iterator[OpenAI]:
     with OpenAI(base_url=scripted.base_url, api_key="test", max_retries=0) as openai_client:
         yield openai_client
-
-
-def reference_path(*parts: str) -> Path:
-    """A file under ../shared/reference, or skip the test when it is not there."""
-    path = REFERENCE.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is not present (the shared reference material is outside the repo)")
-    return path

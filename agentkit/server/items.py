@@ -47,13 +47,15 @@ def normalize_item(value: Any, param: str) -> Item:
     return normalizer(value, param)
 
 
-def _only(value: dict[str, Any], param: str, allowed: tuple[str, ...]) -> None:
+def only_fields(value: dict[str, Any], param: str, allowed: tuple[str, ...]) -> None:
+    """Refuse any field of `value` not in `allowed` (the service's `unknown_parameter`)."""
     for name in value:
         if name not in allowed:
             raise unknown_parameter(f"{param}.{name}")
 
 
-def _str_field(value: dict[str, Any], name: str, param: str, *, required: bool = True) -> Any:
+def string_field(value: dict[str, Any], name: str, param: str, *, required: bool = True) -> Any:
+    """`value[name]` checked to be a string (None when absent and not required)."""
     if name not in value or value[name] is None:
         if required:
             raise missing(f"{param}.{name}")
@@ -64,14 +66,14 @@ def _str_field(value: dict[str, Any], name: str, param: str, *, required: bool =
 
 
 def _with_id(value: dict[str, Any], param: str, item: Item) -> Item:
-    item_id = _str_field(value, "id", param, required=False)
+    item_id = string_field(value, "id", param, required=False)
     if item_id is not None:
         return {"id": item_id, **item}
     return item
 
 
 def _message(value: dict[str, Any], param: str) -> Item:
-    _only(value, param, ("type", "role", "content", "id", "status", "phase"))
+    only_fields(value, param, ("type", "role", "content", "id", "status", "phase"))
     role = value.get("role")
     if role is None:
         raise missing(f"{param}.role")
@@ -115,12 +117,12 @@ def _part(part: Any, param: str, allowed: tuple[str, ...]) -> Item:
 
 
 def _input_text(part: dict[str, Any], param: str) -> Item:
-    _only(part, param, ("type", "text"))
-    return {"type": "input_text", "text": _str_field(part, "text", param)}
+    only_fields(part, param, ("type", "text"))
+    return {"type": "input_text", "text": string_field(part, "text", param)}
 
 
 def _output_text(part: dict[str, Any], param: str) -> Item:
-    _only(part, param, ("type", "text", "annotations", "logprobs"))
+    only_fields(part, param, ("type", "text", "annotations", "logprobs"))
     annotations = part.get("annotations") or []
     if not isinstance(annotations, list):
         raise invalid_type(f"{param}.annotations", "an array", annotations)
@@ -129,21 +131,21 @@ def _output_text(part: dict[str, Any], param: str) -> Item:
         raise invalid_type(f"{param}.logprobs", "an array", logprobs)
     return {
         "type": "output_text",
-        "text": _str_field(part, "text", param),
+        "text": string_field(part, "text", param),
         "annotations": annotations,
         "logprobs": logprobs,
     }
 
 
 def _refusal(part: dict[str, Any], param: str) -> Item:
-    _only(part, param, ("type", "refusal"))
-    return {"type": "refusal", "refusal": _str_field(part, "refusal", param)}
+    only_fields(part, param, ("type", "refusal"))
+    return {"type": "refusal", "refusal": string_field(part, "refusal", param)}
 
 
 def _input_image(part: dict[str, Any], param: str) -> Item:
-    _only(part, param, ("type", "image_url", "file_id", "detail"))
-    image_url = _str_field(part, "image_url", param, required=False)
-    file_id = _str_field(part, "file_id", param, required=False)
+    only_fields(part, param, ("type", "image_url", "file_id", "detail"))
+    image_url = string_field(part, "image_url", param, required=False)
+    file_id = string_field(part, "file_id", param, required=False)
     if image_url is None and file_id is None:
         raise missing(f"{param}.image_url")
     if image_url is not None and not image_url.startswith(("http://", "https://", "data:")):
@@ -160,10 +162,10 @@ def _input_image(part: dict[str, Any], param: str) -> Item:
 
 
 def _input_file(part: dict[str, Any], param: str) -> Item:
-    _only(part, param, ("type", "file_id", "file_data", "file_url", "filename", "detail"))
+    only_fields(part, param, ("type", "file_id", "file_data", "file_url", "filename", "detail"))
     result: Item = {"type": "input_file"}
     for name in ("file_id", "file_data", "file_url", "filename"):
-        field_value = _str_field(part, name, param, required=False)
+        field_value = string_field(part, name, param, required=False)
         if field_value is not None:
             result[name] = field_value
     if part.get("detail") is not None:
@@ -180,19 +182,19 @@ def _input_file(part: dict[str, Any], param: str) -> Item:
 
 
 def _function_call(value: dict[str, Any], param: str) -> Item:
-    _only(value, param, ("type", "id", "call_id", "name", "arguments", "status", "namespace"))
+    only_fields(value, param, ("type", "id", "call_id", "name", "arguments", "status", "namespace"))
     item: Item = {
         "type": "function_call",
         "status": "completed",
-        "arguments": _str_field(value, "arguments", param),
-        "call_id": _str_field(value, "call_id", param),
-        "name": _str_field(value, "name", param),
+        "arguments": string_field(value, "arguments", param),
+        "call_id": string_field(value, "call_id", param),
+        "name": string_field(value, "name", param),
     }
     return _with_id(value, param, item)
 
 
 def _function_call_output(value: dict[str, Any], param: str) -> Item:
-    _only(value, param, ("type", "id", "call_id", "output", "status"))
+    only_fields(value, param, ("type", "id", "call_id", "output", "status"))
     output = value.get("output")
     if output is None:
         raise missing(f"{param}.output")
@@ -205,7 +207,7 @@ def _function_call_output(value: dict[str, Any], param: str) -> Item:
         raise invalid_type(f"{param}.output", "a string or an array", output)
     item: Item = {
         "type": "function_call_output",
-        "call_id": _str_field(value, "call_id", param),
+        "call_id": string_field(value, "call_id", param),
         "output": output,
         "status": "completed",
     }
@@ -213,7 +215,7 @@ def _function_call_output(value: dict[str, Any], param: str) -> Item:
 
 
 def _reasoning(value: dict[str, Any], param: str) -> Item:
-    _only(value, param, ("type", "id", "summary", "encrypted_content", "content", "status"))
+    only_fields(value, param, ("type", "id", "summary", "encrypted_content", "content", "status"))
     summary = value.get("summary")
     if summary is None:
         summary = []
@@ -223,20 +225,20 @@ def _reasoning(value: dict[str, Any], param: str) -> Item:
         part_param = f"{param}.summary[{index}]"
         if not isinstance(part, dict) or part.get("type") != "summary_text":
             raise invalid_value(part_param, _kind(part), ["summary_text"])
-        _str_field(part, "text", part_param)
+        string_field(part, "text", part_param)
     item: Item = {"type": "reasoning", "summary": summary}
-    encrypted = _str_field(value, "encrypted_content", param, required=False)
+    encrypted = string_field(value, "encrypted_content", param, required=False)
     if encrypted is not None:
         item["encrypted_content"] = encrypted
-    item_id = _str_field(value, "id", param, required=False)
+    item_id = string_field(value, "id", param, required=False)
     if item_id is None and encrypted is None:
         raise missing(f"{param}.id")
     return _with_id(value, param, item)
 
 
 def _item_reference(value: dict[str, Any], param: str) -> Item:
-    _only(value, param, ("type", "id"))
-    return {"type": "item_reference", "id": _str_field(value, "id", param)}
+    only_fields(value, param, ("type", "id"))
+    return {"type": "item_reference", "id": string_field(value, "id", param)}
 
 
 def _kind(value: Any) -> Any:

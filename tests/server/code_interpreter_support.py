@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import httpx2
-import pytest
+from reference import reference_path
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 Body = dict[str, Any]
-
-
-def reference_path(*parts: str) -> Path:
-    """A file under ../shared/reference, or skip the test when it is not there."""
-    path = REFERENCE.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is not present (the shared reference material is outside the repo)")
-    return path
 
 
 def spec_validator() -> Any:

@@ -18,7 +18,6 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -27,25 +26,11 @@ import pytest
 from openai import OpenAI
 from openai.types.responses import Response, ResponseItemList, ResponseStreamEvent
 from pydantic import BaseModel, TypeAdapter
+from reference import reference_path
 
 from agentkit.server import LocalServer
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
-
-
-def reference_path(*parts: str) -> Path:
-    """A file under ../shared/reference, or skip the test when it is not there.
-
-    The same as `tests/conftest.py`'s helper; not imported from there because `conftest` is not a
-    unique module name in this suite (a directory's conftest can shadow the root one).
-    """
-    path = REFERENCE.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is not present (the shared reference material is outside the repo)")
-    return path
 
 
 Body = dict[str, Any]

@@ -11,33 +11,18 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 from openai import OpenAI
 from pydantic import BaseModel
+from reference import reference_path
 
 from agentkit.server import LocalServer
 from agentkit.server.engines import Call, Say, Think
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
-
-
-def reference_path(*parts: str) -> Path:
-    """A file under ../shared/reference, or skip the test when it is not there.
-
-    The same as `tests/conftest.py`'s helper; not imported from there because `conftest` is not a
-    unique module name in this suite (a directory's conftest can shadow the root one).
-    """
-    path = REFERENCE.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is not present (the shared reference material is outside the repo)")
-    return path
 
 
 Event = dict[str, Any]

@@ -25,6 +25,7 @@ from agentkit._ids import new_id
 from agentkit.server.containers import DATA_PATH, MEMORY_LIMITS, Containers, RunResult
 from agentkit.server.errors import invalid, invalid_type, invalid_value, missing, unknown_parameter
 from agentkit.server.hosted import Event, HostedContext, Item, register
+from agentkit.server.items import only_fields, string_field
 
 if TYPE_CHECKING:
     from agentkit.server.engines.base import Hosted, Planned, Turn
@@ -322,17 +323,10 @@ CALL_FIELDS = ("type", "id", "status", "code", "container_id", "outputs")
 
 def _call_input(value: dict[str, Any], param: str) -> Item:
     """A `code_interpreter_call` sent back as input (stateless chaining replays it by value)."""
-    for name in value:
-        if name not in CALL_FIELDS:
-            raise unknown_parameter(f"{param}.{name}")
+    only_fields(value, param, CALL_FIELDS)
     for name in ("id", "container_id"):
-        if value.get(name) is None:
-            raise missing(f"{param}.{name}")
-        if not isinstance(value[name], str):
-            raise invalid_type(f"{param}.{name}", "a string", value[name])
-    code = value.get("code")
-    if code is not None and not isinstance(code, str):
-        raise invalid_type(f"{param}.code", "a string", code)
+        string_field(value, name, param)
+    code = string_field(value, "code", param, required=False)
     outputs = value.get("outputs")
     if outputs is not None and not isinstance(outputs, list):
         raise invalid_type(f"{param}.outputs", "an array", outputs)

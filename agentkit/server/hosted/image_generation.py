@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentkit._ids import new_id
-from agentkit.server.errors import invalid, invalid_type, invalid_value, missing, unknown_parameter
+from agentkit.server.errors import invalid, invalid_type, invalid_value, unknown_parameter
 from agentkit.server.hosted import Event, HostedContext, Item, register
 from agentkit.server.hosted.pictures import paint, partial
+from agentkit.server.items import only_fields, string_field
 from agentkit.server.media import image_bytes
 
 if TYPE_CHECKING:
@@ -280,17 +281,10 @@ CALL_FIELDS = (
 
 def _call_input(value: dict[str, Any], param: str) -> Item:
     """An `image_generation_call` sent back as input (stateless chaining replays it by value)."""
-    for name in value:
-        if name not in CALL_FIELDS:
-            raise unknown_parameter(f"{param}.{name}")
+    only_fields(value, param, CALL_FIELDS)
     for name in ("id", "status"):
-        if value.get(name) is None:
-            raise missing(f"{param}.{name}")
-        if not isinstance(value[name], str):
-            raise invalid_type(f"{param}.{name}", "a string", value[name])
-    result = value.get("result")
-    if result is not None and not isinstance(result, str):
-        raise invalid_type(f"{param}.result", "a string", result)
+        string_field(value, name, param)
+    string_field(value, "result", param, required=False)
     item = {name: value[name] for name in CALL_FIELDS if name in value}
     item.setdefault("result", None)
     return item
