@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import openai
 import pytest
+from local_clients import local_client
 
 from agentkit import Agent
 from agentkit.server import LocalServer
@@ -53,16 +53,6 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     for name in ENDPOINT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
-
-
-# Building a client's default TLS context costs ~0.1 s; these loopback clients share one.
-TLS = ssl.create_default_context()
-
-
-def local_client(server: LocalServer, api_key: str = "k") -> openai.AsyncOpenAI:
-    """A real `openai` client on `server` (close it: `async with`)."""
-    http = openai.DefaultAsyncHttpxClient(verify=TLS)
-    return openai.AsyncOpenAI(base_url=server.base_url, api_key=api_key, http_client=http)
 
 
 @pytest.fixture

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import openai
 import pytest
+from local_clients import local_client
 
 from agentkit import Agent
 from agentkit.server import LocalServer
@@ -17,7 +17,6 @@ from .approval_tools import deleted
 from .mcp_app import MCPHTTPServer
 
 AgentFactory = Callable[..., Agent[Any]]
-TLS = ssl.create_default_context()  # building one costs ~0.1 s; the loopback clients share it
 API_KEY = "sk-approvals-test-key-0123456789"
 
 
@@ -35,14 +34,9 @@ def scripted(scripted_server: LocalServer) -> LocalServer:
     return scripted_server
 
 
-def local_client(server: LocalServer, api_key: str = API_KEY) -> openai.AsyncOpenAI:
-    http = openai.DefaultAsyncHttpxClient(verify=TLS)
-    return openai.AsyncOpenAI(base_url=server.base_url, api_key=api_key, http_client=http)
-
-
 @pytest.fixture
 async def aclient(scripted: LocalServer) -> AsyncIterator[openai.AsyncOpenAI]:
-    async with local_client(scripted) as opened:
+    async with local_client(scripted, API_KEY) as opened:
         yield opened
 
 

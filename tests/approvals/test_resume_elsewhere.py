@@ -20,6 +20,7 @@ from typing import Any
 
 import openai
 import pytest
+from local_clients import TLS
 
 from agentkit import Agent, ModelCallError, RemoteMCP, RunState, approve
 from agentkit.server import LocalServer
@@ -27,7 +28,6 @@ from agentkit.server.engines.base import Call, Fail, Hosted, Say
 
 from . import mcp_app
 from .approval_tools import delete_file, deleted
-from .conftest import TLS
 from .mcp_app import MCPHTTPServer
 
 HERE = Path(__file__).parent

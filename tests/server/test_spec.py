@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from local_clients import TIME, WEATHER
 from openai import OpenAI
 from openai.types.responses import Response, ResponseItemList, ResponseStreamEvent
 from pydantic import BaseModel, TypeAdapter
@@ -101,30 +102,6 @@ def text_format_defects(messages: list[str]) -> set[str]:
 
 # --- the request matrix ------------------------------------------------------------------------
 
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Get the weather for a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
-TIME = {
-    "type": "function",
-    "name": "get_time",
-    "description": "Get the local time in a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
 PERSON = {
     "type": "json_schema",
     "name": "person",

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from local_clients import TIME, WEATHER
 from openai import OpenAI
 from pydantic import BaseModel
 from reference import reference_path
@@ -108,19 +109,6 @@ def call_events(deltas: int) -> list[str]:
     ]
 
 
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Get the weather for a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
-TIME = {**WEATHER, "name": "get_time", "description": "Get the local time in a city."}
 PERSON = {
     "type": "json_schema",
     "name": "person",
