@@ -42,9 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from agentkit.server.app import ServerConfig, create_app
-    from agentkit.server.reasoning import DEFAULT_REASONING_MODELS
-    from agentkit.server.runner import check_bind
+    from agentkit.server.http.app import ServerConfig, create_app
+    from agentkit.server.http.runner import check_bind
+    from agentkit.server.protocol.reasoning import DEFAULT_REASONING_MODELS
 
     try:
         check_bind(args.host, args.api_key)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agentkit.server.app import ServerConfig, create_app
 from agentkit.server.engines import AutoEngine, Engine, ScriptedEngine
-from agentkit.server.runner import LocalServer
+from agentkit.server.http.app import ServerConfig, create_app
+from agentkit.server.http.runner import LocalServer
 
 __all__ = ["AutoEngine", "Engine", "LocalServer", "ScriptedEngine", "ServerConfig", "create_app"]

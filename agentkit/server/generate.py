@@ -10,20 +10,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentkit._ids import new_id
-from agentkit.server.context import Context
-from agentkit.server.engines.base import Call, Engine, Hosted, Planned, Raw, Say, Think, Turn
+from agentkit.server.engines.base import Engine
 from agentkit.server.errors import invalid
 from agentkit.server.hosted import HOSTED_TOOLS, HostedContext, after_model, configured
-from agentkit.server.items import Item
-from agentkit.server.reasoning import ReasoningSealer
-from agentkit.server.usage import (
+from agentkit.server.plan import Call, Hosted, Planned, Raw, Say, Think, Turn
+from agentkit.server.protocol.context import Context
+from agentkit.server.protocol.items import Item
+from agentkit.server.protocol.reasoning import ReasoningSealer
+from agentkit.server.protocol.usage import (
     ITEM_OVERHEAD,
     count_items,
     count_text,
     count_tools,
     usage_body,
 )
-from agentkit.server.validation import CreateRequest
+from agentkit.server.protocol.validation import CreateRequest
 
 _CALL_ALPHABET = string.ascii_letters + string.digits
 DEFAULT_THOUGHT = "Considering the request."

@@ -186,7 +186,7 @@ async def test_lost_chain_is_recovered_by_resending_the_transcript(
 async def test_chain_recovery_happens_once(
     scripted: LocalServer, scripted_agent: AgentFactory
 ) -> None:
-    from agentkit.server.engines.base import Fail
+    from agentkit.server.plan import Fail
 
     conversation = Conversation(
         items=[

@@ -6,7 +6,7 @@ import pytest
 
 from agentkit import ModelCallError, ModelSettings, RetryPolicy, RunState, tool
 from agentkit.server import LocalServer
-from agentkit.server.engines.base import Call, Fail, Say
+from agentkit.server.plan import Call, Fail, Say
 
 from .conftest import AgentFactory
 

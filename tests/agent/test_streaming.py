@@ -21,7 +21,7 @@ from agentkit import (
     tool,
 )
 from agentkit.server import LocalServer
-from agentkit.server.engines.base import Call, Fail, Say
+from agentkit.server.plan import Call, Fail, Say
 
 from .conftest import AgentFactory
 

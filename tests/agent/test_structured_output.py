@@ -11,7 +11,7 @@ from typing_extensions import TypedDict
 
 from agentkit import OutputValidationError, RunState
 from agentkit.server import LocalServer
-from agentkit.server.engines.base import Say
+from agentkit.server.plan import Say
 
 from .conftest import AgentFactory
 

@@ -9,7 +9,7 @@ import pytest
 
 from agentkit import Agent, RunContext, UserError, tool
 from agentkit.server import LocalServer
-from agentkit.server.engines.base import Call, Say
+from agentkit.server.plan import Call, Say
 
 from .conftest import AgentFactory
 

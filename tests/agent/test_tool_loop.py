@@ -13,7 +13,7 @@ import pytest
 
 from agentkit import MaxTurnsExceeded, RunContext, RunState, Usage, tool
 from agentkit.server import LocalServer
-from agentkit.server.engines.base import Call, Say
+from agentkit.server.plan import Call, Say
 
 from .conftest import AgentFactory
 

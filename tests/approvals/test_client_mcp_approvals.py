@@ -9,7 +9,7 @@ import pytest
 
 from agentkit import ApprovalRequest, ConfigurationError, MCPServerHTTP, RunState, approve
 from agentkit.server import LocalServer
-from agentkit.server.engines.base import Call, Say
+from agentkit.server.plan import Call, Say
 
 from . import mcp_app
 from .conftest import AgentFactory

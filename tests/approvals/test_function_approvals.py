@@ -23,7 +23,7 @@ from agentkit import (
     tool,
 )
 from agentkit.server import LocalServer
-from agentkit.server.engines.base import Call, Say
+from agentkit.server.plan import Call, Say
 
 from .approval_tools import delete_file, deleted, list_files
 from .conftest import AgentFactory

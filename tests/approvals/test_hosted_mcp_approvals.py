@@ -14,7 +14,7 @@ import pytest
 
 from agentkit import ApprovalRequest, RemoteMCP, RunState, approve, reject
 from agentkit.server import LocalServer
-from agentkit.server.engines.base import Call, Hosted, Raw, Say
+from agentkit.server.plan import Call, Hosted, Raw, Say
 
 from . import mcp_app
 from .approval_tools import delete_file, deleted

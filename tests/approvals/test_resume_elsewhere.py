@@ -24,7 +24,7 @@ from local_clients import TLS
 
 from agentkit import Agent, ModelCallError, RemoteMCP, RunState, approve
 from agentkit.server import LocalServer
-from agentkit.server.engines.base import Call, Fail, Hosted, Say
+from agentkit.server.plan import Call, Fail, Hosted, Say
 
 from . import mcp_app
 from .approval_tools import delete_file, deleted

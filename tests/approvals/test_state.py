@@ -11,7 +11,7 @@ import pytest
 from agentkit import ApprovalRequest, ResumeError, RunState, UserError, approve, reject
 from agentkit.run.approvals import Pending
 from agentkit.server import LocalServer
-from agentkit.server.engines.base import Say
+from agentkit.server.plan import Say
 
 from .approval_tools import delete_file, deleted
 from .conftest import AgentFactory

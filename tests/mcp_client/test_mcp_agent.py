@@ -21,7 +21,7 @@ from mcp_servers import (
 
 from agentkit import Agent, ToolCallStarted, tool
 from agentkit.server import LocalServer
-from agentkit.server.engines.base import Call, Say
+from agentkit.server.plan import Call, Say
 from agentkit.tools import MCPConnectionError, MCPServerHTTP
 from agentkit.tools.mcp.names import function_name
 

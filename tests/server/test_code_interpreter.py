@@ -34,7 +34,7 @@ from pypdf import PdfWriter
 
 from agentkit.server import LocalServer
 from agentkit.server.engines import Hosted, Say
-from agentkit.server.hosted.code_interpreter import fenced_code
+from agentkit.server.hosted.code_interpreter.tool import fenced_code
 
 AUTO = {"type": "code_interpreter", "container": {"type": "auto"}}
 OUTPUTS = ["code_interpreter_call.outputs"]

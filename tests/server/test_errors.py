@@ -16,7 +16,7 @@ from openai import OpenAI
 from agentkit.server import LocalServer
 from agentkit.server.errors import listed
 from agentkit.server.hosted import HOSTED_TOOLS
-from agentkit.server.items import ITEM_NORMALIZERS
+from agentkit.server.protocol.items import ITEM_NORMALIZERS
 
 UNPARSEABLE = (
     "We could not parse the JSON body of your request. The API expects a JSON payload, "

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentkit.server import LocalServer
-from agentkit.server.context import build_context
 from agentkit.server.errors import APIError
-from agentkit.server.reasoning import ReasoningSealer
-from agentkit.server.store import Store
-from agentkit.server.validation import KNOWN_PARAMETERS, decode_json, parse_create_request
+from agentkit.server.protocol.context import build_context
+from agentkit.server.protocol.reasoning import ReasoningSealer
+from agentkit.server.protocol.validation import KNOWN_PARAMETERS, decode_json, parse_create_request
+from agentkit.server.state.store import Store
 
 FUZZ = settings(
     max_examples=300,

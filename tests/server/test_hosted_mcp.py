@@ -22,7 +22,7 @@ from hosted_mcp_servers import BEARER, SECRET, TimeBridge, ToolServer, capture, 
 from openai import OpenAI
 
 from agentkit.server import LocalServer
-from agentkit.server.engines.base import Hosted, Say
+from agentkit.server.plan import Hosted, Say
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import BaseModel, TypeAdapter
 
 from agentkit.server import LocalServer
-from agentkit.server.engines.base import Hosted, Say, Think
+from agentkit.server.plan import Hosted, Say, Think
 
 Body = dict[str, Any]
 STREAM_EVENT: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)

@@ -18,7 +18,7 @@ from openai.types.responses import ResponseItemList
 from sample_media import NUCLEUS_PAGES, animated_gif, data_url, image_bytes, pdf_bytes
 
 from agentkit.server import LocalServer
-from agentkit.server import media as server_media
+from agentkit.server.protocol import media as server_media
 
 
 def ask(client: OpenAI, *parts: dict[str, Any], text: str = "What is this?") -> str:

@@ -12,8 +12,8 @@ from openai import OpenAI
 
 from agentkit.server import LocalServer
 from agentkit.server.engines import Call, Say
-from agentkit.server.engines.base import Planned, Turn
-from agentkit.server.usage import count_items, count_text
+from agentkit.server.plan import Planned, Turn
+from agentkit.server.protocol.usage import count_items, count_text
 
 WEATHER = {
     "type": "function",

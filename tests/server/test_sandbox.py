@@ -22,10 +22,10 @@ import pytest
 from code_interpreter_support import calls, fenced, post
 
 from agentkit.server import LocalServer
-from agentkit.server.containers import Containers
-from agentkit.server.files import FileStore
-from agentkit.server.folders import scan
-from agentkit.server.sandbox import Kernel, SandboxLimits
+from agentkit.server.hosted.code_interpreter.containers import Containers
+from agentkit.server.hosted.code_interpreter.sandbox import Kernel, SandboxLimits
+from agentkit.server.state.files import FileStore
+from agentkit.server.state.folders import scan
 
 FAST = SandboxLimits(timeout=2.0, processes=24, memory_bytes=512 * 1024**2, file_bytes=2_000_000)
 

@@ -14,7 +14,7 @@ import pytest
 from openai import OpenAI
 
 from agentkit.server import LocalServer
-from agentkit.server.store import Store
+from agentkit.server.state.store import Store
 
 
 def client_for(server: LocalServer) -> OpenAI:

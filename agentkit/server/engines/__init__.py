@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from agentkit.server.engines.auto import AutoEngine
-from agentkit.server.engines.base import (
+from agentkit.server.engines.base import Engine
+from agentkit.server.engines.scripted import ScriptedEngine
+from agentkit.server.plan import (
     Call,
-    Engine,
     Fail,
     Hosted,
     Planned,
@@ -14,7 +15,6 @@ from agentkit.server.engines.base import (
     Think,
     Turn,
 )
-from agentkit.server.engines.scripted import ScriptedEngine
 
 __all__ = [
     "AutoEngine",

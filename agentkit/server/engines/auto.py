@@ -6,11 +6,11 @@ import json
 import re
 from typing import Any
 
-from agentkit.server.engines.base import Call, Hosted, Planned, Say, Think, Turn
 from agentkit.server.engines.instances import Seeds, instance_for
 from agentkit.server.hosted import configured, summary_of
-from agentkit.server.items import Item, item_text
-from agentkit.server.media import describe_media
+from agentkit.server.plan import Call, Hosted, Planned, Say, Think, Turn
+from agentkit.server.protocol.items import Item, item_text
+from agentkit.server.protocol.media import describe_media
 
 _CAMEL = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _WORD = re.compile(r"[a-z0-9]+")

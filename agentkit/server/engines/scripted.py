@@ -7,8 +7,8 @@ import threading
 from collections import deque
 from typing import Any
 
-from agentkit.server.engines.base import Call, Fail, Hosted, Planned, Raw, Say, Think, Turn
 from agentkit.server.errors import APIError, invalid
+from agentkit.server.plan import Call, Fail, Hosted, Planned, Raw, Say, Think, Turn
 
 Step = list[Planned] | Fail
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from agentkit.server.engines.base import Hosted, Planned, Turn
-    from agentkit.server.validation import CreateRequest
+    from agentkit.server.plan import Hosted, Planned, Turn
+    from agentkit.server.protocol.validation import CreateRequest
 
 Item = dict[str, Any]
 Event = dict[str, Any]
@@ -67,7 +67,7 @@ HOSTED_TOOLS: dict[str, HostedTool] = {}
 
 
 def register(tool: HostedTool) -> None:
-    from agentkit.server.items import ITEM_NORMALIZERS
+    from agentkit.server.protocol.items import ITEM_NORMALIZERS
 
     HOSTED_TOOLS[tool.type] = tool
     ITEM_NORMALIZERS.update(tool.input_items)
@@ -108,10 +108,10 @@ async def after_model(ctx: HostedContext) -> None:
 def _register_builtin() -> None:
     """Import the hosted tools this server runs; each module registers itself."""
     from agentkit.server.hosted import (
-        code_interpreter,  # noqa: F401
         image_generation,  # noqa: F401
         mcp,  # noqa: F401
     )
+    from agentkit.server.hosted.code_interpreter import tool  # noqa: F401
 
 
 _register_builtin()

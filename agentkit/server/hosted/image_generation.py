@@ -20,11 +20,11 @@ from agentkit._ids import new_id
 from agentkit.server.errors import invalid, invalid_type, invalid_value, unknown_parameter
 from agentkit.server.hosted import Event, HostedContext, Item, register
 from agentkit.server.hosted.pictures import paint, partial
-from agentkit.server.items import only_fields, string_field
-from agentkit.server.media import image_bytes
+from agentkit.server.protocol.items import only_fields, string_field
+from agentkit.server.protocol.media import image_bytes
 
 if TYPE_CHECKING:
-    from agentkit.server.engines.base import Hosted, Planned, Turn
+    from agentkit.server.plan import Hosted, Planned, Turn
 
 TYPE = "image_generation"
 STANDARD_SIZES = ("1024x1024", "1024x1536", "1536x1024")
@@ -134,7 +134,7 @@ class ImageGenerationTool:
         return []
 
     def auto_steps(self, turn: Turn, text: str) -> list[Planned]:
-        from agentkit.server.engines.base import Hosted
+        from agentkit.server.plan import Hosted
 
         if turn.request.tool_choice == "none" or not asks_for_picture(text):
             return []

@@ -43,7 +43,7 @@ from agentkit.server.hosted.mcp_events import (
 if TYPE_CHECKING:
     from mcp.types import CallToolResult, Tool
 
-    from agentkit.server.engines.base import Hosted, Planned, Turn
+    from agentkit.server.plan import Hosted, Planned, Turn
 
 log = logging.getLogger("agentkit.server.mcp")
 
@@ -99,8 +99,8 @@ class HostedMCP:
     def auto_steps(self, turn: Turn, text: str) -> list[Planned]:
         """Calls of the listed tools a word of whose name the user's latest message has."""
         from agentkit.server.engines.auto import mentioned_tools
-        from agentkit.server.engines.base import Hosted
         from agentkit.server.engines.instances import Seeds, instance_for
+        from agentkit.server.plan import Hosted
 
         request = turn.request
         if request.tool_choice == "none" or _acted(turn.items):

@@ -22,13 +22,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentkit._ids import new_id
-from agentkit.server.containers import DATA_PATH, MEMORY_LIMITS, Containers, RunResult
 from agentkit.server.errors import invalid, invalid_type, invalid_value, missing, unknown_parameter
 from agentkit.server.hosted import Event, HostedContext, Item, register
-from agentkit.server.items import only_fields, string_field
+from agentkit.server.hosted.code_interpreter.containers import (
+    DATA_PATH,
+    MEMORY_LIMITS,
+    Containers,
+    RunResult,
+)
+from agentkit.server.protocol.items import only_fields, string_field
 
 if TYPE_CHECKING:
-    from agentkit.server.engines.base import Hosted, Planned, Turn
+    from agentkit.server.plan import Hosted, Planned, Turn
 
 TYPE = "code_interpreter"
 CALL = "code_interpreter_call"
@@ -109,7 +114,7 @@ class CodeInterpreterTool:
     # --- the model's side ------------------------------------------------------------------
 
     def auto_steps(self, turn: Turn, text: str) -> list[Planned]:
-        from agentkit.server.engines.base import Hosted
+        from agentkit.server.plan import Hosted
 
         if turn.request.tool_choice == "none":
             return []

@@ -18,8 +18,8 @@ from agentkit.server.errors import (
     unknown_parameter,
 )
 from agentkit.server.hosted import HOSTED_TOOLS
-from agentkit.server.items import normalize_input
-from agentkit.server.strict import (
+from agentkit.server.protocol.items import normalize_input
+from agentkit.server.protocol.strict import (
     FORMAT_CODE,
     FUNCTION_CODE,
     check_json_schema,

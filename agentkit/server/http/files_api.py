@@ -18,9 +18,7 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from agentkit.server import azure
-from agentkit.server.app import ServerState, _json, _json_body, _page
-from agentkit.server.containers import MEMORY_LIMITS, Containers
+from agentkit.server.config import ServerState
 from agentkit.server.errors import (
     invalid,
     invalid_type,
@@ -29,7 +27,10 @@ from agentkit.server.errors import (
     not_found,
     unknown_parameter,
 )
-from agentkit.server.files import MAX_EXPIRY, MIN_EXPIRY, PURPOSES, FileStore, too_large
+from agentkit.server.hosted.code_interpreter.containers import MEMORY_LIMITS, Containers
+from agentkit.server.http.json import json_body, json_response, list_page
+from agentkit.server.protocol import azure
+from agentkit.server.state.files import MAX_EXPIRY, MIN_EXPIRY, PURPOSES, FileStore, too_large
 
 Handler = Callable[[Request], Awaitable[Response]]
 MULTIPART_OVERHEAD = 64 * 1024
@@ -78,21 +79,21 @@ async def create_file(request: Request) -> Response:
         )
     finally:
         await form.close()  # the spooled copy of the upload
-    return _json(record.body())
+    return json_response(record.body())
 
 
 async def list_files(request: Request) -> Response:
     query = request.query_params
     purpose = query.get("purpose")
     records = _files(request).listing(purpose)
-    page = _page(
+    page = list_page(
         [r.body() for r in records], query, default_limit=MAX_FILES_PAGE, max_limit=MAX_FILES_PAGE
     )
-    return _json(page)
+    return json_response(page)
 
 
 async def retrieve_file(request: Request) -> Response:
-    return _json(_file(request).body())
+    return json_response(_file(request).body())
 
 
 async def file_content(request: Request) -> Response:
@@ -103,7 +104,7 @@ async def file_content(request: Request) -> Response:
 async def delete_file(request: Request) -> Response:
     record = _file(request)
     await asyncio.to_thread(_files(request).delete, record.id)
-    return _json({"id": record.id, "object": "file", "deleted": True})
+    return json_response({"id": record.id, "object": "file", "deleted": True})
 
 
 def _file(request: Request) -> Any:
@@ -142,10 +143,10 @@ CONTAINER_FIELDS = ("name", "file_ids", "expires_after", "memory_limit", "networ
 
 async def create_container(request: Request) -> Response:
     state: ServerState = request.app.state.server
-    body = await _json_body(request, state.config.max_body_bytes)
+    body = await json_body(request, state.config.max_body_bytes)
     options = _container_options(body)
     record = await asyncio.to_thread(_containers(request).create, **options)
-    return _json(record.body())
+    return json_response(record.body())
 
 
 def _container_options(body: Any) -> dict[str, Any]:
@@ -206,17 +207,17 @@ def _container_expiry(value: Any) -> float:
 
 async def list_containers(request: Request) -> Response:
     records = _containers(request).listing(request.query_params.get("name"))
-    return _json(_page([r.body() for r in records], request.query_params))
+    return json_response(list_page([r.body() for r in records], request.query_params))
 
 
 async def retrieve_container(request: Request) -> Response:
-    return _json(_containers(request).get(request.path_params["container_id"]).body())
+    return json_response(_containers(request).get(request.path_params["container_id"]).body())
 
 
 async def delete_container(request: Request) -> Response:
     container_id = request.path_params["container_id"]
     await asyncio.to_thread(_containers(request).delete, container_id)
-    return _json({"id": container_id, "object": "container.deleted", "deleted": True})
+    return json_response({"id": container_id, "object": "container.deleted", "deleted": True})
 
 
 async def create_container_file(request: Request) -> Response:
@@ -233,8 +234,8 @@ async def create_container_file(request: Request) -> Response:
             )
         finally:
             await form.close()
-        return _json(entry.body())
-    body = await _json_body(request, state.config.max_body_bytes)
+        return json_response(entry.body())
+    body = await json_body(request, state.config.max_body_bytes)
     if not isinstance(body, dict) or "file_id" not in body:
         raise invalid(
             "Send either a multipart upload with 'file', or a JSON body with 'file_id'.", "file"
@@ -242,7 +243,7 @@ async def create_container_file(request: Request) -> Response:
     if not isinstance(body["file_id"], str):
         raise invalid_type("file_id", "a string", body["file_id"])
     entry = await asyncio.to_thread(containers.copy_upload, container_id, body["file_id"])
-    return _json(entry.body())
+    return json_response(entry.body())
 
 
 async def list_container_files(request: Request) -> Response:
@@ -250,14 +251,14 @@ async def list_container_files(request: Request) -> Response:
     container_id = request.path_params["container_id"]
     containers.active(container_id)
     entries = containers.files(container_id)
-    return _json(_page([e.body() for e in entries], request.query_params))
+    return json_response(list_page([e.body() for e in entries], request.query_params))
 
 
 async def retrieve_container_file(request: Request) -> Response:
     entry = _containers(request).file(
         request.path_params["container_id"], request.path_params["file_id"]
     )
-    return _json(entry.body())
+    return json_response(entry.body())
 
 
 async def container_file_content(request: Request) -> Response:
@@ -270,7 +271,7 @@ async def delete_container_file(request: Request) -> Response:
     container_id = request.path_params["container_id"]
     file_id = request.path_params["file_id"]
     await asyncio.to_thread(_containers(request).delete_file, container_id, file_id)
-    return _json({"id": file_id, "object": "container.file.deleted", "deleted": True})
+    return json_response({"id": file_id, "object": "container.file.deleted", "deleted": True})
 
 
 # --- plumbing ------------------------------------------------------------------------------------

@@ -27,9 +27,9 @@ from typing import Any, BinaryIO
 
 from agentkit._ids import new_id
 from agentkit.server.errors import APIError, invalid, not_found
-from agentkit.server.files import MAX_FILE_BYTES, FileStore, copy_capped
-from agentkit.server.folders import open_inside, remove_inside, scan, write_inside
-from agentkit.server.sandbox import Execution, Kernel, SandboxLimits
+from agentkit.server.hosted.code_interpreter.sandbox import Execution, Kernel, SandboxLimits
+from agentkit.server.state.files import MAX_FILE_BYTES, FileStore, copy_capped
+from agentkit.server.state.folders import open_inside, remove_inside, scan, write_inside
 
 DATA_PATH = "/mnt/data"
 MEMORY_LIMITS = {"1g": 1024**3, "4g": 4 * 1024**3, "16g": 16 * 1024**3, "64g": 64 * 1024**3}

@@ -12,8 +12,8 @@ from typing import Any
 
 import uvicorn
 
-from agentkit.server.app import ServerConfig, ServerState, create_app
 from agentkit.server.engines import ScriptedEngine
+from agentkit.server.http.app import ServerConfig, ServerState, create_app
 
 
 class LocalServer:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agentkit.server.errors import APIError
-from agentkit.server.items import Item, item_text
+from agentkit.server.protocol.items import Item, item_text
 
 IMAGE_DEPLOYMENT_HEADER = "x-ms-oai-image-generation-deployment"
 IMAGE_MODEL = "gpt-image-1"

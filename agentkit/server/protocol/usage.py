@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentkit.server.items import item_text
+from agentkit.server.protocol.items import item_text
 
 ITEM_OVERHEAD = 4
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from agentkit._ids import new_id
 from agentkit.server.errors import invalid, not_found
 from agentkit.server.hosted import HOSTED_TOOLS
-from agentkit.server.items import MODEL_ITEM_TYPES, Item
-from agentkit.server.reasoning import ReasoningSealer
-from agentkit.server.store import Store
+from agentkit.server.protocol.items import MODEL_ITEM_TYPES, Item
+from agentkit.server.protocol.reasoning import ReasoningSealer
+from agentkit.server.state.store import Store
 
 ID_PREFIXES = {
     "message": "msg",

@@ -1,0 +1,1 @@
+"""The service's rules, pure: request validation, items, context, usage, reasoning, media, Azure."""

@@ -1,0 +1,1 @@
+"""What persists: stored responses, uploaded files, container folders."""
