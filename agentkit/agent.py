@@ -16,17 +16,22 @@ from typing import Any, Generic, TypeVar
 
 import openai
 
+from agentkit.checkpoints.base import Checkpoints
 from agentkit.context import RunContext
 from agentkit.errors import ConfigurationError, UserError
-from agentkit.model import RetryPolicy, resolve_client
+from agentkit.model import RetryPolicy, Timeouts, resolve_client
+from agentkit.model.call import Attachment, Background, CallSettings, Finished, respond
 from agentkit.run.approvals import ApprovalPolicy
+from agentkit.run.begin import RunId, Start, begin
 from agentkit.run.containers import ContainerKeeper
 from agentkit.run.conversation import Conversation, Item
 from agentkit.run.events import FinalResult, RunEvent
 from agentkit.run.files import AgentDownloader, written_files
-from agentkit.run.loop import RunSetup, iterate
+from agentkit.run.handle import RunHandle, StateBox
+from agentkit.run.loop import RunSetup, iterate, result
+from agentkit.run.model_call import ModelCaller
 from agentkit.run.output import OutputSpec
-from agentkit.run.request import Chaining, RequestPlan, to_items
+from agentkit.run.request import Chaining, RequestPlan, output_text
 from agentkit.run.result import RunResult
 from agentkit.run.settings import ModelSettings
 from agentkit.run.state import RunState
@@ -63,6 +68,10 @@ class Agent(Generic[OutputT]):
             with `needs_approval`): a sync or async function of an `ApprovalRequest` returning
             `approve()`, `reject(reason)`, or None to leave it for later. Without one, or when
             it returns None, the run pauses (see `RunResult.paused` and `Agent.resume`).
+        background: Run each model call as a background response (`True`, or `Background`
+            settings): streamed and resumed after drops and stalls (or polled), reattached
+            after a crash, never created twice, cancelled when the run is. Needs `store`.
+        timeouts: Deadlines for model calls (connect, read, stall, total); see `Timeouts`.
     """
 
     model: str
@@ -78,12 +87,15 @@ class Agent(Generic[OutputT]):
     output_retries: int = 2
     tool_concurrency: int = 8
     approval: ApprovalPolicy | None = None
+    background: bool | Background = False
+    timeouts: Timeouts = field(default_factory=Timeouts)
     _chaining_given: Chaining | None = field(init=False, repr=False)
     _tools: dict[str, FunctionTool] = field(init=False, repr=False)
     _mcp: MCPServers = field(init=False, repr=False)
     _output: OutputSpec = field(init=False, repr=False)
     _plan: RequestPlan = field(init=False, repr=False)
     _tools_hash: str = field(init=False, repr=False)
+    _background: Background | None = field(init=False, repr=False)
     _clients: weakref.WeakKeyDictionary[
         asyncio.AbstractEventLoop, tuple[openai.AsyncOpenAI, bool]
     ] = field(init=False, repr=False, default_factory=weakref.WeakKeyDictionary)
@@ -101,6 +113,11 @@ class Agent(Generic[OutputT]):
             )
         if self.max_turns < 1:
             raise ConfigurationError("max_turns must be at least 1")
+        if self.background and not self.store:
+            raise ConfigurationError(
+                "background=True needs store=True: the service keeps a background response "
+                "so it can be polled, resumed and cancelled, and refuses one with store=false."
+            )
         servers = [t for t in self.tools if isinstance(t, MCPServer)]
         hosted = [t for t in self.tools if isinstance(t, HostedTool)]
         tools = [as_tool(t) for t in self.tools if not isinstance(t, MCPServer | HostedTool)]
@@ -126,6 +143,10 @@ class Agent(Generic[OutputT]):
         object.__setattr__(self, "_output", output)
         object.__setattr__(self, "_plan", plan)
         object.__setattr__(self, "_tools_hash", fingerprint(params))
+        background = self.background
+        object.__setattr__(
+            self, "_background", Background() if background is True else background or None
+        )
 
     def clone(self, **changes: Any) -> Agent[Any]:
         """A copy with some settings changed (the agent itself never changes).
@@ -144,17 +165,17 @@ class Agent(Generic[OutputT]):
         conversation: Conversation | None = None,
         context: Any = None,
         max_turns: int | None = None,
+        run_id: str | None = None,
+        checkpoints: Checkpoints | None = None,
     ) -> RunResult[OutputT]:
         """Run the tool loop until the model gives a final answer (or the run pauses).
 
-        `input` is a string, a list of input items, or a paused `RunState` to resume.
+        `input` is a string, a list of input items, or a stopped `RunState` to resume. With
+        `checkpoints`, the state is saved there after every step under `run_id` (a new id
+        when None), so `resume(run_id, checkpoints=...)` continues it after a crash.
         """
-        result: RunResult[OutputT] | None = None
-        async for event in self._events(input, conversation, context, max_turns, stream=False):
-            if isinstance(event, FinalResult):
-                result = event.result
-        assert result is not None
-        return result
+        events = self._events(input, conversation, context, max_turns, run_id, checkpoints)
+        return await _drain(events)
 
     def run_sync(
         self,
@@ -163,8 +184,100 @@ class Agent(Generic[OutputT]):
         conversation: Conversation | None = None,
         context: Any = None,
         max_turns: int | None = None,
+        run_id: str | None = None,
+        checkpoints: Checkpoints | None = None,
     ) -> RunResult[OutputT]:
         """`run` for synchronous code; not allowed inside a running event loop."""
+        return self._sync(
+            lambda: self.run(
+                input,
+                conversation=conversation,
+                context=context,
+                max_turns=max_turns,
+                run_id=run_id,
+                checkpoints=checkpoints,
+            )
+        )
+
+    async def resume(
+        self,
+        state: RunState | str,
+        *,
+        context: Any = None,
+        max_turns: int | None = None,
+        checkpoints: Checkpoints | None = None,
+    ) -> RunResult[OutputT]:
+        """Continue a stopped run: paused for approvals (decide them first with
+        `state.approve(id)` ...), failed, cancelled — or, by its run id in `checkpoints`,
+        one whose process crashed.
+
+        Requests still undecided go to the `approval` policy, else the run pauses again. A
+        background model call in flight is reattached to, never sent again; a tool whose
+        output was checkpointed never runs again. Raises `ResumeError` if the state was
+        resumed already or the tools of a paused run changed, `RunClaimed` if another process
+        is running it now; a finished run's result is returned as it was.
+        """
+        if isinstance(state, str):
+            if checkpoints is None:
+                raise UserError("resume(run_id) needs the checkpoints= store the run was saved in.")
+            events = self._events(RunId(state), None, context, max_turns, None, checkpoints)
+        else:
+            events = self._events(state, None, context, max_turns, None, checkpoints)
+        return await _drain(events)
+
+    def resume_sync(
+        self,
+        state: RunState | str,
+        *,
+        context: Any = None,
+        max_turns: int | None = None,
+        checkpoints: Checkpoints | None = None,
+    ) -> RunResult[OutputT]:
+        """`resume` for synchronous code."""
+        return self._sync(
+            lambda: self.resume(
+                state, context=context, max_turns=max_turns, checkpoints=checkpoints
+            )
+        )
+
+    def start(
+        self,
+        input: Input,
+        *,
+        conversation: Conversation | None = None,
+        context: Any = None,
+        max_turns: int | None = None,
+        run_id: str | None = None,
+        checkpoints: Checkpoints | None = None,
+    ) -> RunHandle[OutputT]:
+        """Start `run` in its own task and return its handle (`await handle`,
+        `await handle.cancel()`); call it inside a running event loop."""
+        box = StateBox()
+        events = self._events(input, conversation, context, max_turns, run_id, checkpoints, box)
+        return RunHandle(asyncio.get_running_loop().create_task(_drain(events)), box)
+
+    async def stream(
+        self,
+        input: Input,
+        *,
+        conversation: Conversation | None = None,
+        context: Any = None,
+        max_turns: int | None = None,
+        run_id: str | None = None,
+        checkpoints: Checkpoints | None = None,
+    ) -> AsyncIterator[RunEvent]:
+        """Run the tool loop, yielding typed events as they happen; the last is `FinalResult`.
+
+        Leaving the loop early stops the run (and cancels its background response).
+        """
+        events = self._events(
+            input, conversation, context, max_turns, run_id, checkpoints, stream=True
+        )
+        async with contextlib.aclosing(events):  # an abandoned stream ends the run right away
+            async for event in events:
+                yield event
+
+    def _sync(self, run: Callable[[], Awaitable[RunResult[OutputT]]]) -> RunResult[OutputT]:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -178,107 +291,98 @@ class Agent(Generic[OutputT]):
         async def main() -> RunResult[OutputT]:
             self._fresh_client_for_this_loop()
             try:
-                return await self.run(
-                    input, conversation=conversation, context=context, max_turns=max_turns
-                )
+                return await run()
             finally:
                 await self.aclose()
 
         return asyncio.run(main())
 
-    async def resume(
-        self, state: RunState, *, context: Any = None, max_turns: int | None = None
-    ) -> RunResult[OutputT]:
-        """Continue a paused run once its approvals are decided (`state.approve(id)` ...).
-
-        Requests still undecided go to the `approval` policy, else the run pauses again.
-        Raises `ResumeError` if the state is not paused, was resumed already, or the agent's
-        tools differ from those the run paused with.
-        """
-        return await self.run(state, context=context, max_turns=max_turns)
-
-    def resume_sync(
-        self, state: RunState, *, context: Any = None, max_turns: int | None = None
-    ) -> RunResult[OutputT]:
-        """`resume` for synchronous code."""
-        return self.run_sync(state, context=context, max_turns=max_turns)
-
-    async def stream(
-        self,
-        input: Input,
-        *,
-        conversation: Conversation | None = None,
-        context: Any = None,
-        max_turns: int | None = None,
-    ) -> AsyncIterator[RunEvent]:
-        """Run the tool loop, yielding typed events as they happen; the last is `FinalResult`."""
-        events = self._events(input, conversation, context, max_turns, stream=True)
-        async with contextlib.aclosing(events):  # an abandoned stream ends the run right away
-            async for event in events:
-                yield event
-
     async def _events(
         self,
-        input: Input,
+        input: Input | RunId,
         conversation: Conversation | None,
         context: Any,
         max_turns: int | None,
+        run_id: str | None,
+        checkpoints: Checkpoints | None,
+        box: StateBox | None = None,
         *,
-        stream: bool,
+        stream: bool = False,
     ) -> AsyncGenerator[RunEvent, None]:
         async with self._mcp.tools() as mcp_tools:
-            state = self._start(input, conversation)  # once the tools are there to check
-            plan, tools = self._plan, self._tools
-            if mcp_tools:
-                tools = {**tools, **mcp_tools}
-                plan = replace(
-                    plan, tools=plan.tools + tuple(t.to_param() for t in mcp_tools.values())
-                )
             started = time.time()
-            setup = RunSetup(
-                client=self._client(),
-                plan=plan,
-                tools=tools,
-                output=self._output,
-                instructions=self._instructions,
-                deps=context,
-                max_turns=max_turns or self.max_turns,
-                output_retries=self.output_retries,
-                retry=self.retry,
-                extra_headers=_request_headers(self.tools, self.settings.extra_headers),
-                tool_concurrency=self.tool_concurrency,
-                approval=self.approval,
-                tools_hash=self._tools_hash,
-                containers=_container_keeper(self.tools),
-            )
-            try:
-                async for event in iterate(setup, state, stream=stream):
+            setup = self.setup(mcp_tools, context, max_turns, stream=stream)
+            start = Start(input, conversation, run_id, self._tools_hash)
+            async with begin(setup, start, checkpoints) as (state, setup):
+                if box is not None:
+                    box.state = state
+                if state.finished:  # a checkpointed run that finished before its process died
+                    yield FinalResult(finished_result(state, self._output))
+                    return
+                async for event in iterate(setup, state):
                     if isinstance(event, FinalResult):  # its files download through this agent
-                        downloader = AgentDownloader(self)
-                        earlier = event.result.conversation.items[: state.start]
-                        written = await written_files(
-                            setup.client, event.result.new_items, started, earlier
-                        )
-                        event = FinalResult(
-                            replace(event.result, _downloader=downloader, _written=written)
-                        )
+                        event = await self._with_files(event, state, started)
                     yield event
-            except BaseException:
-                if (
-                    isinstance(input, RunState)
-                    and state.paused
-                    and state.pause_id == input.pause_id
-                ):
-                    input.unclaim()  # nothing ran or was sent yet: the pause stays resumable
-                raise
 
-    def _start(self, input: Input, conversation: Conversation | None) -> RunState:
-        """A new run's state, or a paused run's state claimed for resuming (checked first)."""
-        if not isinstance(input, RunState):
-            return RunState.begin(conversation, to_items(input))
-        if conversation is not None:
-            raise UserError("A resumed run continues its own conversation: pass no conversation=.")
-        return input.claim(self._tools_hash)
+    def setup(
+        self,
+        mcp_tools: Mapping[str, FunctionTool],
+        context: Any,
+        max_turns: int | None,
+        *,
+        stream: bool = False,
+        model: ModelCaller | None = None,
+    ) -> RunSetup:
+        """What a run of this agent needs besides its state (a `model` caller replaces the
+        one over the agent's client, e.g. on Temporal)."""
+        plan, tools = self._plan, self._tools
+        if mcp_tools:
+            tools = {**tools, **mcp_tools}
+            params = tuple(t.to_param() for t in mcp_tools.values())
+            plan = replace(plan, tools=plan.tools + params)
+        return RunSetup(
+            model=model or self.model_caller(stream=stream),
+            plan=plan,
+            tools=tools,
+            output=self._output,
+            instructions=self._instructions,
+            deps=context,
+            max_turns=max_turns or self.max_turns,
+            output_retries=self.output_retries,
+            tool_concurrency=self.tool_concurrency,
+            approval=self.approval,
+            tools_hash=self._tools_hash,
+            containers=_container_keeper(self.tools),
+        )
+
+    def model_caller(self, *, stream: bool = False) -> ModelCaller:
+        """Model calls over this agent's client, as its settings say (streamed for
+        `stream()`; background, retries, deadlines)."""
+        client = self._client()
+        settings = CallSettings(
+            headers=_request_headers(self.tools, self.settings.extra_headers),
+            retry=self.retry,
+            timeouts=self.timeouts,
+            stream=stream,
+            background=self._background,
+        )
+
+        def call(
+            body: dict[str, Any],
+            *,
+            attachment: Attachment | None,
+            on_attach: Callable[[Attachment], Awaitable[None]],
+        ) -> AsyncIterator[dict[str, Any] | Finished]:
+            return respond(client, body, settings, attachment=attachment, on_attach=on_attach)
+
+        return call
+
+    async def _with_files(self, event: FinalResult, state: RunState, started: float) -> FinalResult:
+        earlier = event.result.conversation.items[: state.start]
+        written = await written_files(self._client(), event.result.new_items, started, earlier)
+        return FinalResult(
+            replace(event.result, _downloader=AgentDownloader(self), _written=written)
+        )
 
     async def _instructions(self, ctx: RunContext[Any]) -> str | None:
         if self.instructions is None or isinstance(self.instructions, str):
@@ -331,6 +435,28 @@ class Agent(Generic[OutputT]):
             await self._mcp.close()
         finally:
             await self.aclose()
+
+
+async def _drain(events: AsyncGenerator[RunEvent, None]) -> RunResult[Any]:
+    """Run to the end: the last event's result."""
+    found: RunResult[Any] | None = None
+    async for event in events:
+        if isinstance(event, FinalResult):
+            found = event.result
+    assert found is not None
+    return found
+
+
+def finished_result(state: RunState, output: OutputSpec) -> RunResult[Any]:
+    """The result of a run that finished earlier (resumed from a checkpoint after the fact)."""
+    last: list[Item] = []
+    for item in reversed(state.new_items):
+        if item.get("type") in ("message", "reasoning") and item.get("role") != "user":
+            last.append(item)
+        else:
+            break
+    text = output_text(last[::-1])
+    return result(state, text, output.parse(text))
 
 
 def _request_headers(tools: Sequence[Any], settings: Mapping[str, str]) -> dict[str, str]:

@@ -20,3 +20,11 @@ class RunContext(Generic[DepsT]):
     turn: int = 0
     model: str = ""
     run_id: str = ""
+    call_id: str = ""
+    """The tool call being run (empty outside a tool call)."""
+
+    @property
+    def idempotency_key(self) -> str:
+        """A key for this tool call that stays the same when a crashed run is resumed and the
+        call runs again, so a tool with side effects can recognise it already acted."""
+        return f"{self.run_id}:{self.call_id}"

@@ -59,6 +59,25 @@ class ModelCallError(RunError):
         self.code = code
 
 
+class MalformedResponseError(ModelCallError):
+    """The endpoint answered with something that is not a Responses API answer (a truncated
+    body, a gateway's HTML page, a stream without its end), and resending was not safe."""
+
+
+class ModelCallInterrupted(ModelCallError):
+    """The model call broke off after its request may have reached the model, and it carries
+    hosted tools with side effects, so it was not sent again: resume `state` to resend it."""
+
+
+class RunCancelled(RunError):
+    """The run was cancelled (its handle's `cancel()`, or its background response was
+    cancelled on the service); `state` resumes it."""
+
+
+class RunClaimed(AgentkitError):
+    """Another process is running this checkpointed run now (it holds the run's claim)."""
+
+
 class RunPaused(UserError):
     """A paused run's result was asked for its output: approve or reject its requests first."""
 

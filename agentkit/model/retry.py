@@ -2,21 +2,25 @@
 
 Retried: HTTP 429, 500, 502, 503, 504 and connection errors and timeouts. Never retried:
 `insufficient_quota` (a 429 that waiting does not fix), content-filter refusals, and every
-other 4xx. The server's `retry-after-ms`, then `Retry-After` (seconds or an HTTP date),
+other 4xx. A model call whose request may have reached the model (everything but a refused
+connection and a 429) is only resent when resending is safe; the caller says when
+(`retry_events(..., retryable=...)`, see `agentkit.model.call`). The server's `retry-after-ms`, then `Retry-After` (seconds or an HTTP date),
 sets the delay when present, capped at `RetryPolicy.max_backoff`; otherwise the delay grows
 exponentially with jitter.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
+import httpx2
 import openai
 from tenacity import (
     AsyncRetrying,
@@ -29,8 +33,11 @@ __all__ = [
     "NEVER_RETRIED_CODES",
     "RETRIED_STATUSES",
     "RetryPolicy",
+    "backoff",
     "is_retryable",
+    "reached_the_model",
     "retry_after",
+    "retry_events",
     "with_retries",
 ]
 
@@ -100,6 +107,51 @@ async def with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy | N
     return await retrying(attempt)
 
 
+async def retry_events(
+    attempt: Callable[[], AsyncIterator[T]],
+    policy: RetryPolicy,
+    retryable: Callable[[BaseException], bool],
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> AsyncIterator[T]:
+    """Yield what `attempt()` yields; after a failure `retryable` accepts, start it again.
+
+    For calls that stream: a retried attempt starts over, so whatever the failed one yielded
+    comes again. Waits and logs as `with_retries` does; `sleep` is injectable for tests.
+    """
+    for number in range(1, policy.max_attempts + 1):
+        try:
+            async for value in attempt():
+                yield value
+            return
+        except Exception as error:
+            if number == policy.max_attempts or not retryable(error):
+                raise
+            asked = retry_after(error)
+            delay = min(asked if asked is not None else backoff(policy, number), policy.max_backoff)
+            logger.warning(
+                "model call failed (%s); retrying in %.2fs (attempt %d of %d)",
+                _describe(error),
+                delay,
+                number + 1,
+                policy.max_attempts,
+            )
+        await sleep(delay)
+
+
+def reached_the_model(error: BaseException) -> bool:
+    """Whether the request may have reached the model: False only when it provably did not
+    (the connection was refused or never opened, or the service throttled it with a 429)."""
+    if isinstance(error, openai.APIConnectionError):
+        return not isinstance(error.__cause__, _NOT_SENT)
+    if isinstance(error, openai.APIStatusError):
+        return error.status_code != 429
+    return True
+
+
+_NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+
+
 def is_retryable(error: BaseException) -> bool:
     """Whether another attempt may succeed where this one failed with `error`."""
     if isinstance(error, openai.APIConnectionError):
@@ -127,15 +179,17 @@ def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
 
     def wait(state: RetryCallState) -> float:
         asked = retry_after(_failure(state))
-        delay = asked if asked is not None else _backoff(policy, state.attempt_number)
+        delay = asked if asked is not None else backoff(policy, state.attempt_number)
         return min(delay, policy.max_backoff)
 
     return wait
 
 
-def _backoff(policy: RetryPolicy, attempt: int) -> float:
-    """`initial_backoff` doubled per failed attempt, plus up to `jitter` random seconds."""
-    return policy.initial_backoff * 2.0 ** min(attempt - 1, 32) + random.uniform(0, policy.jitter)
+def backoff(policy: RetryPolicy, attempt: int) -> float:
+    """The wait after failed attempt number `attempt`: `initial_backoff` doubled per failed
+    attempt, plus up to `jitter` random seconds, capped at `max_backoff`."""
+    delay = policy.initial_backoff * 2.0 ** min(attempt - 1, 32) + random.uniform(0, policy.jitter)
+    return min(delay, policy.max_backoff)
 
 
 def _log_retry(policy: RetryPolicy) -> Callable[[RetryCallState], None]:

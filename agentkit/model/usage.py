@@ -22,18 +22,17 @@ class Usage:
     cached_tokens: int = 0
     reasoning_tokens: int = 0
 
-    def add(self, usage: ResponseUsage | None) -> None:
-        """Count one model request and the usage it reported (None: a response without usage)."""
+    def add(self, usage: ResponseUsage | Mapping[str, Any] | None) -> None:
+        """Count one model request and the usage it reported (None: a response without usage);
+        `usage` is the SDK's typed object or the body's `usage` dict."""
         self.requests += 1
         if usage is None:
             return
         self.input_tokens += _count(usage, "input_tokens")
         self.output_tokens += _count(usage, "output_tokens")
         self.total_tokens += _count(usage, "total_tokens")
-        self.cached_tokens += _count(getattr(usage, "input_tokens_details", None), "cached_tokens")
-        self.reasoning_tokens += _count(
-            getattr(usage, "output_tokens_details", None), "reasoning_tokens"
-        )
+        self.cached_tokens += _count(_field(usage, "input_tokens_details"), "cached_tokens")
+        self.reasoning_tokens += _count(_field(usage, "output_tokens_details"), "reasoning_tokens")
 
     def __add__(self, other: Usage) -> Usage:
         if not isinstance(other, Usage):
@@ -56,7 +55,14 @@ class Usage:
         return cls(**counts)
 
 
+def _field(source: object, name: str) -> object:
+    """A field of a typed object or a dict (None when absent)."""
+    if isinstance(source, Mapping):
+        return source.get(name)
+    return getattr(source, name, None)
+
+
 def _count(source: object, name: str) -> int:
     """An integer usage field, 0 when the service left it out (responses are parsed leniently)."""
-    value = getattr(source, name, None)
-    return value if isinstance(value, int) else 0
+    value = _field(source, name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -14,7 +14,10 @@ from agentkit.run.conversation import Conversation
 from agentkit.run.events import (
     ApprovalDecided,
     ApprovalRequested,
+    BackgroundStatus,
     FinalResult,
+    HostedToolProgress,
+    PartialImage,
     ReasoningSummaryDelta,
     ResponseCompleted,
     RunEvent,
@@ -23,7 +26,8 @@ from agentkit.run.events import (
     ToolResult,
 )
 from agentkit.run.files import ContainerFile
-from agentkit.run.loop import ChainRecoveryWarning
+from agentkit.run.handle import RunHandle
+from agentkit.run.model_call import ChainRecoveryWarning
 from agentkit.run.result import RunResult
 from agentkit.run.settings import ModelSettings
 from agentkit.run.state import RunState
@@ -34,15 +38,19 @@ __all__ = [
     "ApprovalPolicy",
     "ApprovalRequest",
     "ApprovalRequested",
+    "BackgroundStatus",
     "ChainRecoveryWarning",
     "ContainerFile",
     "Conversation",
     "Decision",
     "FinalResult",
+    "HostedToolProgress",
     "ModelSettings",
+    "PartialImage",
     "ReasoningSummaryDelta",
     "ResponseCompleted",
     "RunEvent",
+    "RunHandle",
     "RunResult",
     "RunState",
     "TextDelta",

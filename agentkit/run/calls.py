@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from agentkit.context import RunContext
@@ -12,22 +13,44 @@ from agentkit.run.conversation import Item
 from agentkit.tools import FunctionTool, unknown_tool_output
 from agentkit.tools.function import ToolOutput
 
+ToolRunner = Callable[[FunctionTool, RunContext[Any], Item], Awaitable[ToolOutput]]
+"""Runs one call of a tool with its per-call context: in process by default (`run_tool`), an
+activity on Temporal."""
+OnOutput = Callable[[Item], Awaitable[None]]
+
+
+async def run_tool(tool: FunctionTool, ctx: RunContext[Any], call: Item) -> ToolOutput:
+    """Run one call here, in this process."""
+    return await tool.output(ctx, call["arguments"], call_id=call["call_id"])
+
 
 async def run_calls(
     calls: list[Item],
     tools: Mapping[str, FunctionTool],
     ctx: RunContext[Any],
     concurrency: int,
+    *,
+    runner: ToolRunner = run_tool,
+    on_output: OnOutput | None = None,
 ) -> list[Item]:
-    """A `function_call_output` item for each call, in the calls' order."""
+    """A `function_call_output` item for each call, in the calls' order.
+
+    `on_output` is awaited with each output as soon as its call finishes (checkpoints record
+    it there, so a resumed run never runs that call again).
+    """
     limit = asyncio.Semaphore(concurrency)
 
-    async def one(call: Item) -> ToolOutput:
+    async def one(call: Item) -> Item:
         tool = tools.get(call["name"])
         if tool is None:
-            return unknown_tool_output(call["name"], tools)
-        async with limit:
-            return await tool.output(ctx, call["arguments"], call_id=call["call_id"])
+            output = function_output(call["call_id"], unknown_tool_output(call["name"], tools))
+        else:
+            async with limit:
+                per_call = dataclasses.replace(ctx, call_id=call["call_id"])
+                output = function_output(call["call_id"], await runner(tool, per_call, call))
+        if on_output is not None:
+            await on_output(output)
+        return output
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -35,10 +58,7 @@ async def run_calls(
     except BaseExceptionGroup as failures:
         error = _first(failures)
         raise error from error.__cause__  # keep the tool's own exception as the cause
-    return [
-        function_output(call["call_id"], task.result())
-        for call, task in zip(calls, tasks, strict=True)
-    ]
+    return [task.result() for task in tasks]
 
 
 def function_output(call_id: str, output: ToolOutput) -> Item:

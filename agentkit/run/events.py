@@ -62,6 +62,42 @@ class ApprovalDecided:
 
 
 @dataclass(frozen=True)
+class BackgroundStatus:
+    """A background model call's response changed status (`queued`, `in_progress`)."""
+
+    response_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class HostedToolProgress:
+    """A tool the service runs made progress: a code interpreter cell started or finished,
+    an MCP call or listing, an image being generated, a search.
+
+    Attributes:
+        tool: The output item's type, e.g. "code_interpreter_call", "mcp_call".
+        status: The event's last word: "in_progress", "interpreting", "generating",
+            "searching", "completed", "failed".
+        item_id: The output item the progress is about.
+    """
+
+    response_id: str
+    tool: str
+    status: str
+    item_id: str
+
+
+@dataclass(frozen=True)
+class PartialImage:
+    """A partial picture from the image generation tool, before the final one."""
+
+    response_id: str
+    item_id: str
+    index: int
+    b64_json: str
+
+
+@dataclass(frozen=True)
 class ResponseCompleted:
     """One model call finished; `usage` is that call's alone (the run's total is on the result)."""
 
@@ -80,6 +116,9 @@ class FinalResult:
 RunEvent = (
     TextDelta
     | ReasoningSummaryDelta
+    | BackgroundStatus
+    | HostedToolProgress
+    | PartialImage
     | ToolCallStarted
     | ToolResult
     | ApprovalRequested

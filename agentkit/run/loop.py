@@ -1,33 +1,31 @@
 """The agent loop: build request → call the model → run tools → repeat, as one async generator.
 
 `Agent.run` drains it for the result and `Agent.stream` hands its events to the user, so
-both share every step.
+both share every step. After every step the state goes to `setup.checkpoint` (a no-op
+without a checkpoint store), so a run resumes from where it stopped: between tool calls,
+during a background model call, paused for approvals, or after a failure.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import openai
-from openai.types.responses import (
-    Response,
-    ResponseCompletedEvent,
-    ResponseCreatedEvent,
-    ResponseErrorEvent,
-    ResponseFailedEvent,
-    ResponseIncompleteEvent,
-    ResponseReasoningSummaryTextDeltaEvent,
-    ResponseTextDeltaEvent,
-)
 from pydantic import ValidationError
 
 from agentkit.context import RunContext
-from agentkit.errors import MaxTurnsExceeded, ModelCallError, OutputValidationError, ToolError
-from agentkit.model import RetryPolicy, Usage, create_response, stream_response
+from agentkit.errors import (
+    MaxTurnsExceeded,
+    OutputValidationError,
+    RunCancelled,
+    RunError,
+    ToolError,
+)
+from agentkit.model import Usage
+from agentkit.model.call import Finished
 from agentkit.run.approvals import (
     ApprovalPolicy,
     Decision,
@@ -39,46 +37,43 @@ from agentkit.run.approvals import (
     revoke_changed,
     unanswered_calls,
 )
-from agentkit.run.calls import function_output, run_calls
+from agentkit.run.calls import ToolRunner, function_output, run_calls, run_tool
 from agentkit.run.containers import ContainerKeeper
 from agentkit.run.conversation import Item
 from agentkit.run.events import (
     ApprovalDecided,
     ApprovalRequested,
     FinalResult,
-    ReasoningSummaryDelta,
     ResponseCompleted,
     RunEvent,
-    TextDelta,
     ToolCallStarted,
     ToolResult,
 )
+from agentkit.run.model_call import ChainRecoveryWarning, ModelCaller, call_model
 from agentkit.run.output import OutputSpec, describe_failure
-from agentkit.run.request import (
-    RequestPlan,
-    absorb,
-    build_request,
-    function_calls,
-    output_text,
-    user_message,
-)
+from agentkit.run.request import RequestPlan, absorb, function_calls, output_text, user_message
 from agentkit.run.result import RunResult
-from agentkit.run.state import RunState
+from agentkit.run.state import RunState, Status
 from agentkit.tools import FunctionTool
 from agentkit.tools.function import output_text as tool_output_text
 
+__all__ = ["ChainRecoveryWarning", "RunSetup", "iterate"]
+
 log = logging.getLogger("agentkit")
 
+Checkpoint = Callable[[RunState], Awaitable[None]]
 
-class ChainRecoveryWarning(UserWarning):
-    """The service lost the stored chain; the run resent the transcript instead."""
+
+async def no_checkpoint(state: RunState) -> None:
+    """Runs without a checkpoint store keep their state in memory only."""
 
 
 @dataclass(frozen=True)
 class RunSetup:
     """Everything a run needs besides its state, resolved by the Agent."""
 
-    client: openai.AsyncOpenAI
+    model: ModelCaller
+    """Sends one request (by default over the agent's client; an activity on Temporal)."""
     plan: RequestPlan
     tools: Mapping[str, FunctionTool]
     output: OutputSpec
@@ -86,23 +81,45 @@ class RunSetup:
     deps: Any
     max_turns: int
     output_retries: int
-    retry: RetryPolicy
-    extra_headers: Mapping[str, str]
     tool_concurrency: int
     approval: ApprovalPolicy | None = None
     tools_hash: str = ""
     """A hash of the agent's own tool definitions, kept in a paused state to check on resume."""
     containers: ContainerKeeper | None = None
     """Keeps the code interpreter's container across turns (None: no code interpreter)."""
+    tool_runner: ToolRunner = run_tool
+    checkpoint: Checkpoint = no_checkpoint
 
 
-async def iterate(setup: RunSetup, state: RunState, *, stream: bool) -> AsyncIterator[RunEvent]:
+async def iterate(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
     """Run until the model answers without tool calls; yields events, ends with FinalResult.
 
-    A paused `state` (claimed for resuming) first has its approvals settled; a run whose
-    approvals are not all decided ends with a paused result instead of an answer.
+    A stopped `state` (claimed for resuming) first settles what it stopped in: approvals, a
+    turn's unfinished tool calls, a background model call in flight. A run whose approvals
+    are not all decided ends with a paused result instead of an answer. Failures raise a
+    `RunError` whose state is `failed` (cancellation: `cancelled`) and resumable.
     """
-    if state.paused:
+    try:
+        async for event in _steps(setup, state):
+            yield event
+    except asyncio.CancelledError:
+        await asyncio.shield(_stop(setup, state, "cancelled"))
+        raise
+    except (RunError, ToolError) as error:
+        error.state = state
+        await _stop(setup, state, "cancelled" if isinstance(error, RunCancelled) else "failed")
+        raise
+
+
+async def _stop(setup: RunSetup, state: RunState, status: Status) -> None:
+    state.stop(status)
+    await setup.checkpoint(state)
+
+
+async def _steps(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
+    if state.status in ("failed", "cancelled"):  # a claimed copy; a paused one runs once settled
+        state.status = "running"
+    if state.approvals or state.mid_turn:
         async for step in _resume(setup, state):
             yield step
         if state.paused:
@@ -114,16 +131,16 @@ async def iterate(setup: RunSetup, state: RunState, *, stream: bool) -> AsyncIte
                 state=state,
             )
         ctx = _context(setup, state)
-        instructions = await setup.instructions(ctx)
-        response: Response | None = None
-        async for event in _call_model(setup, state, instructions, stream):
-            if isinstance(event, Response):
-                response = event
+        body: dict[str, Any] | None = None
+        async for event in call_model(setup, state, await setup.instructions(ctx)):
+            if isinstance(event, Finished):
+                body = event.body
             else:
                 yield event
-        assert response is not None
-        output, used = _take(setup, state, response)
-        yield ResponseCompleted(response.id, used, state.turn)
+        assert body is not None
+        output, used = _take(setup, state, body)
+        await setup.checkpoint(state)
+        yield ResponseCompleted(body["id"], used, state.turn)
         calls = function_calls(output)
         requests = await requests_in(output, calls, setup.tools, ctx)
         if calls or requests:
@@ -135,31 +152,40 @@ async def iterate(setup: RunSetup, state: RunState, *, stream: bool) -> AsyncIte
             if state.paused:
                 return
             continue
-        text = output_text(output)
-        try:
-            final = setup.output.parse(text)
-        except (ValidationError, ValueError) as error:
-            if state.output_retries >= setup.output_retries:
-                raise OutputValidationError(
-                    f"The final answer did not match the output type: {error}", state=state
-                ) from error
-            state.output_retries += 1
-            state.conversation.items.append(user_message(describe_failure(error)))
-            continue
-        state.status = "finished"
-        yield FinalResult(_result(state, text, final))
+        async for step in _finish(setup, state, output_text(output)):
+            yield step
+        if state.finished:
+            return
+
+
+async def _finish(setup: RunSetup, state: RunState, text: str) -> AsyncIterator[RunEvent]:
+    """Parse the final answer; a bad one is sent back to fix (the state stays running)."""
+    try:
+        final = setup.output.parse(text)
+    except (ValidationError, ValueError) as error:
+        if state.output_retries >= setup.output_retries:
+            raise OutputValidationError(
+                f"The final answer did not match the output type: {error}", state=state
+            ) from error
+        state.output_retries += 1
+        state.conversation.items.append(user_message(describe_failure(error)))
+        await setup.checkpoint(state)
         return
+    state.status = "finished"
+    await setup.checkpoint(state)
+    yield FinalResult(result(state, text, final))
 
 
-def _take(setup: RunSetup, state: RunState, response: Response) -> tuple[list[Item], Usage]:
+def _take(setup: RunSetup, state: RunState, body: dict[str, Any]) -> tuple[list[Item], Usage]:
     """Add a response to the state: its output items, a turn, its usage; its output and usage."""
-    output = [item.to_dict() for item in response.output]
-    absorb(setup.plan, state.conversation, response.id, output)
+    output: list[Item] = body["output"]
+    absorb(setup.plan, state.conversation, body["id"], output)
     state.turn += 1
     used = Usage()
-    used.add(response.usage)
+    used.add(body.get("usage"))
     state.usage += used
-    state.response_ids.append(response.id)
+    state.response_ids.append(body["id"])
+    state.in_flight = None
     return output, used
 
 
@@ -168,7 +194,7 @@ def _context(setup: RunSetup, state: RunState) -> RunContext[Any]:
 
 
 async def _resume(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
-    """Settle a claimed paused state's approvals: re-ask those whose tool changed since."""
+    """Settle a stopped turn: re-ask approvals whose tool changed since, run what is left."""
     for name in revoke_changed(state.approvals, setup.tools):
         log.warning("Tool %r changed since its call was approved; asking again.", name)
     for entry in state.approvals:
@@ -182,15 +208,19 @@ async def _settle(
     setup: RunSetup, state: RunState, ctx: RunContext[Any]
 ) -> AsyncIterator[RunEvent]:
     """Ask the policy about undecided approvals; pause if any stays undecided, else answer."""
-    for entry in await ask(setup.approval, state.approvals):
+    decided = await ask(setup.approval, state.approvals)
+    for entry in decided:
         assert entry.decision is not None
         yield ApprovalDecided(entry.request, entry.decision)
     if state.pending_approvals:
         state.pause(setup.tools_hash)
+        await setup.checkpoint(state)
         log.info("Run %s paused for %d approvals.", state.run_id, len(state.pending_approvals))
-        yield FinalResult(_result(state, "", None))
+        yield FinalResult(result(state, "", None))
         return
     state.status = "running"
+    if decided:
+        await setup.checkpoint(state)
     async for event in _answer(setup, state, ctx):
         yield event
 
@@ -198,20 +228,36 @@ async def _settle(
 async def _answer(
     setup: RunSetup, state: RunState, ctx: RunContext[Any]
 ) -> AsyncIterator[RunEvent]:
-    """Run the turn's allowed calls and answer every call and approval request."""
+    """Run the turn's allowed calls and answer every call and approval request.
+
+    Each output is checkpointed as its call finishes; calls a resumed run already has an
+    output for do not run again.
+    """
     declined = {p.request.id: p.decision for p in state.approvals if not _approved(p)}
     calls = unanswered_calls(state.new_items)
-    allowed = [call for call in calls if call["call_id"] not in declined]
+    allowed = [
+        call
+        for call in calls
+        if call["call_id"] not in declined and call["call_id"] not in state.tool_outputs
+    ]
     for call in allowed:
         yield ToolCallStarted(call["call_id"], call["name"], call["arguments"])
-    try:
-        outputs = await run_calls(allowed, setup.tools, ctx, setup.tool_concurrency)
-    except ToolError as error:
-        error.state = state
-        raise
-    ran = {output["call_id"]: output for output in outputs}
+
+    async def record(output: Item) -> None:
+        state.tool_outputs[output["call_id"]] = output
+        await setup.checkpoint(state)
+
+    outputs = await run_calls(
+        allowed,
+        setup.tools,
+        ctx,
+        setup.tool_concurrency,
+        runner=setup.tool_runner,
+        on_output=record,
+    )
     state.conversation.items.extend(
-        ran.get(call["call_id"]) or _declined(call, declined[call["call_id"]]) for call in calls
+        state.tool_outputs.get(call["call_id"]) or _declined(call, declined[call["call_id"]])
+        for call in calls
     )
     state.conversation.items.extend(
         mcp_response(p.request.id, p.decision)
@@ -219,6 +265,8 @@ async def _answer(
         if p.request.kind == "mcp" and p.decision is not None
     )
     state.approvals = []
+    state.tool_outputs = {}
+    await setup.checkpoint(state)
     for call, output in zip(allowed, outputs, strict=True):
         yield ToolResult(call["call_id"], call["name"], tool_output_text(output["output"]))
 
@@ -232,99 +280,8 @@ def _declined(call: Item, decision: Decision | None) -> Item:
     return function_output(call["call_id"], declined_output(call["name"], reason))
 
 
-async def _call_model(
-    setup: RunSetup, state: RunState, instructions: str | None, stream: bool
-) -> AsyncIterator[RunEvent | Response]:
-    """One model call; recovers once from a lost `previous_response_id` chain, and from an
-    expired code interpreter container."""
-    for attempt in (1, 2, 3):
-        body = build_request(
-            setup.plan, state.conversation, instructions, first_turn=state.turn == 0
-        )
-        if setup.containers is not None:
-            body = setup.containers.pin(body, state.conversation.items)
-        try:
-            if stream:
-                async for event in _streamed(setup, body):
-                    yield event
-            else:
-                yield await create_response(
-                    setup.client, body, extra_headers=setup.extra_headers, retry=setup.retry
-                )
-            return
-        except openai.BadRequestError as error:
-            if attempt < 3 and _chain_lost(error, body):
-                _warn_chain_lost(body["previous_response_id"])
-                state.conversation.mark_synced(None)
-                continue
-            if attempt < 3 and setup.containers and setup.containers.recover(error, body, state):
-                continue
-            raise _model_error(error, state) from error
-        except openai.NotFoundError as error:
-            if attempt < 3 and setup.containers and setup.containers.recover(error, body, state):
-                continue
-            raise _model_error(error, state) from error
-        except openai.APIError as error:
-            raise _model_error(error, state) from error
-        except _StreamError as error:
-            raise ModelCallError(
-                f"The model stream failed: {error.message}",
-                state=state,
-                status_code=None,
-                code=error.code,
-            ) from error
-
-
-async def _streamed(setup: RunSetup, body: dict[str, Any]) -> AsyncIterator[RunEvent | Response]:
-    response_id = ""  # delta events name their item; `response.created` names the response
-    async for event in stream_response(
-        setup.client, body, extra_headers=setup.extra_headers, retry=setup.retry
-    ):
-        if isinstance(event, ResponseCreatedEvent):
-            response_id = event.response.id
-        elif isinstance(event, ResponseTextDeltaEvent):
-            yield TextDelta(event.delta, response_id)
-        elif isinstance(event, ResponseReasoningSummaryTextDeltaEvent):
-            yield ReasoningSummaryDelta(event.delta, response_id)
-        elif isinstance(
-            event, ResponseCompletedEvent | ResponseIncompleteEvent | ResponseFailedEvent
-        ):
-            yield event.response
-        elif isinstance(event, ResponseErrorEvent):
-            raise _StreamError(event.message, event.code)
-
-
-class _StreamError(Exception):
-    """The service sent an `error` event in the middle of a stream."""
-
-    def __init__(self, message: str, code: str | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-def _chain_lost(error: openai.BadRequestError, body: dict[str, Any]) -> bool:
-    return "previous_response_id" in body and error.code == "previous_response_not_found"
-
-
-def _warn_chain_lost(response_id: str) -> None:
-    message = (
-        f"previous_response_id {response_id} is no longer stored by the service; "
-        "resending the conversation's transcript instead."
-    )
-    log.warning(message)
-    warnings.warn(message, ChainRecoveryWarning, stacklevel=2)
-
-
-def _model_error(error: openai.APIError, state: RunState) -> ModelCallError:
-    status = getattr(error, "status_code", None)
-    code = getattr(error, "code", None)
-    return ModelCallError(
-        f"The model call failed: {error.message}", state=state, status_code=status, code=code
-    )
-
-
-def _result(state: RunState, text: str, final: Any) -> RunResult[Any]:
+def result(state: RunState, text: str, final: Any) -> RunResult[Any]:
+    """The run's result as it stands (paused: no final output)."""
     return RunResult(
         output_text=text,
         new_items=state.new_items,

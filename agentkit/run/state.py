@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agentkit.errors import ResumeError, UserError
+from agentkit.model.call import Attachment
 from agentkit.model.usage import Usage
 from agentkit.run.approvals import (
     ApprovalRequest,
@@ -16,14 +17,18 @@ from agentkit.run.approvals import (
     claim_pause,
     reject,
     release_pause,
+    unanswered_calls,
 )
 from agentkit.run.conversation import Conversation, Item
 
-RUN_STATE_FORMAT = 2
-"""Format 2 added approvals and `status`; format 1 states (no approvals) are still read."""
-READABLE_FORMATS = (1, 2)
-Status = Literal["running", "paused", "resumed", "finished"]
-STATUSES = ("running", "paused", "resumed", "finished")
+RUN_STATE_FORMAT = 3
+"""Format 3 added the in-flight background response, the turn's finished tool outputs and the
+`failed`/`cancelled` statuses; format 2 added approvals and `status`. All are still read."""
+READABLE_FORMATS = (1, 2, 3)
+Status = Literal["running", "paused", "resumed", "finished", "failed", "cancelled"]
+STATUSES = ("running", "paused", "resumed", "finished", "failed", "cancelled")
+RESUMABLE = ("paused", "failed", "cancelled")
+"""What a `RunState` given to `Agent.resume` may be (a checkpointed `running` one too)."""
 
 
 @dataclass
@@ -32,7 +37,8 @@ class RunState:
 
     A paused run (`status == "paused"`) also holds the approval requests it waits for:
     decide them with `approve(id)` / `reject(id, reason)`, save `to_json()`, and resume with
-    `agent.resume(RunState.from_json(saved))`.
+    `agent.resume(RunState.from_json(saved))`. A run that stopped on an error (`failed`) or
+    was cancelled resumes the same way, from the step it had reached.
     """
 
     conversation: Conversation
@@ -50,6 +56,10 @@ class RunState:
     """Names one pause, so that it is resumed at most once."""
     tools_hash: str | None = None
     """A hash of the agent's tool definitions (without secrets) when the run paused."""
+    in_flight: Attachment | None = None
+    """The background response of the model call in flight, to reattach to after a crash."""
+    tool_outputs: dict[str, Item] = field(default_factory=dict)
+    """Outputs of this turn's calls that finished, by call id, until the turn's end."""
 
     @classmethod
     def begin(cls, conversation: Conversation | None, new_input: list[Item]) -> RunState:
@@ -67,6 +77,10 @@ class RunState:
     @property
     def paused(self) -> bool:
         return self.status == "paused"
+
+    @property
+    def finished(self) -> bool:
+        return self.status == "finished"
 
     @property
     def pending_approvals(self) -> list[ApprovalRequest]:
@@ -94,18 +108,20 @@ class RunState:
         raise UserError(f"This run has no approval request {approval_id!r} (it has: {known}).")
 
     def claim(self, tools_hash: str) -> RunState:
-        """A copy of this paused state to resume; this one is marked resumed.
+        """A copy of this stopped state to resume; this one is marked resumed.
 
-        Raises `ResumeError` when it is not paused, was resumed already (by this object, or in
-        this process from the same JSON), or the agent's tools are not the ones it paused with.
+        Raises `ResumeError` when it is not paused, failed or cancelled, was resumed already
+        (by this object, or in this process from the same JSON), or — with approvals decided —
+        the agent's tools are not the ones it paused with.
         """
         if self.status == "resumed":
-            raise ResumeError("This paused run was already resumed; a pause resumes once.")
-        if self.status != "paused" or self.pause_id is None:
+            raise ResumeError("This run state was already resumed; a stopped run resumes once.")
+        if self.status not in RESUMABLE or self.pause_id is None:
             raise ResumeError(
-                f"This run state is {self.status}, not paused: only a paused run can be resumed."
+                f"This run state is {self.status}, not paused, failed or cancelled: only a "
+                "stopped run can be resumed."
             )
-        if self.tools_hash != tools_hash:
+        if self.approvals and self.tools_hash != tools_hash:
             raise ResumeError(
                 "The agent's tools are not the ones this run paused with (a tool was added, "
                 "removed or changed); refusing to resume, since the approvals were given for "
@@ -113,21 +129,30 @@ class RunState:
             )
         if not claim_pause(self.pause_id):
             self.status = "resumed"
-            raise ResumeError("This paused run was already resumed; a pause resumes once.")
+            raise ResumeError("This run state was already resumed; a stopped run resumes once.")
         copy = RunState.from_dict(self.to_dict())
         self.status = "resumed"
         return copy
 
-    def unclaim(self) -> None:
+    def unclaim(self, status: Status = "paused") -> None:
         """Undo `claim` after a resume that failed before running or sending anything."""
         if self.status == "resumed" and self.pause_id is not None:
             release_pause(self.pause_id)
-            self.status = "paused"
+            self.status = status
 
     def pause(self, tools_hash: str) -> None:
-        self.status = "paused"
-        self.pause_id = uuid.uuid4().hex
+        self.stop("paused")
         self.tools_hash = tools_hash
+
+    def stop(self, status: Status) -> None:
+        """End this run's stretch as `status`; a new stop id lets it be resumed once."""
+        self.status = status
+        self.pause_id = uuid.uuid4().hex
+
+    @property
+    def mid_turn(self) -> bool:
+        """Whether the last model call's tool calls or approvals are not all answered yet."""
+        return bool(self.approvals or self.tool_outputs or unanswered_calls(self.new_items))
 
     # --- JSON ----------------------------------------------------------------------------------
 
@@ -145,6 +170,8 @@ class RunState:
             "approvals": [p.to_dict() for p in self.approvals],
             "pause_id": self.pause_id,
             "tools_hash": self.tools_hash,
+            "in_flight": None if self.in_flight is None else self.in_flight.to_dict(),
+            "tool_outputs": self.tool_outputs,
         }
 
     def to_json(self) -> str:
@@ -175,6 +202,8 @@ class RunState:
                 approvals=[Pending.from_dict(p) for p in data.get("approvals", [])],
                 pause_id=_optional_str(data.get("pause_id")),
                 tools_hash=_optional_str(data.get("tools_hash")),
+                in_flight=_attachment(data.get("in_flight")),
+                tool_outputs=_outputs(data.get("tool_outputs")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise UserError(f"RunState JSON is missing or has a bad field: {error!r}") from None
@@ -192,3 +221,15 @@ class RunState:
 
 def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _attachment(value: Any) -> Attachment | None:
+    return None if value is None else Attachment.from_dict(value)
+
+
+def _outputs(value: Any) -> dict[str, Item]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise TypeError("tool_outputs must map call ids to output items")
+    return {str(k): dict(v) for k, v in value.items()}

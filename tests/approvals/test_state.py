@@ -80,11 +80,11 @@ async def test_the_format_2_fixture_resumes(scripted: LocalServer, agent: AgentF
     assert deleted == ["a.txt"]
 
 
-@pytest.mark.parametrize("version", [0, 3, None, "2"])
+@pytest.mark.parametrize("version", [0, 4, None, "2"])
 def test_other_formats_are_refused_clearly(version: Any) -> None:
     data = json.loads((FIXTURES / "run_state_v2_paused.json").read_text())
     data["format"] = version
-    with pytest.raises(ResumeError, match=r"format .* is not supported .* reads formats 1, 2"):
+    with pytest.raises(ResumeError, match=r"format .* is not supported .* reads formats 1, 2, 3"):
         RunState.from_dict(data)
 
 

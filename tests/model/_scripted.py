@@ -22,13 +22,22 @@ from starlette.routing import Route
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted answer: a JSON body, or SSE `events`, after an optional delay."""
+    """One scripted answer: a JSON body, SSE `events` or `raw` bytes, after an optional delay.
+
+    A stream can stop early (`drop_after` events, then a clean end with no terminal event)
+    or go silent after `stall_after` events for `stall` seconds before going on.
+    """
 
     status: int = 200
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
     events: list[dict[str, Any]] | None = None
     delay: float = 0.0
+    raw: bytes | None = None
+    content_type: str = "application/json"
+    drop_after: int | None = None
+    stall_after: int | None = None
+    stall: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -104,13 +113,22 @@ class ScriptedServer:
             await asyncio.sleep(reply.delay)
         if reply.events is not None:
             return StreamingResponse(
-                _sse(reply.events), media_type="text/event-stream", headers=dict(reply.headers)
+                _sse(reply), media_type="text/event-stream", headers=dict(reply.headers)
+            )
+        if reply.raw is not None:
+            return Response(
+                reply.raw, reply.status, headers=dict(reply.headers), media_type=reply.content_type
             )
         return JSONResponse(reply.json, status_code=reply.status, headers=dict(reply.headers))
 
 
-async def _sse(events: list[dict[str, Any]]) -> AsyncIterator[bytes]:
-    for event in events:
+async def _sse(reply: Reply) -> AsyncIterator[bytes]:
+    assert reply.events is not None
+    for number, event in enumerate(reply.events):
+        if number == reply.drop_after:
+            return
+        if number == reply.stall_after:
+            await asyncio.sleep(reply.stall)
         yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
 
 

@@ -1,0 +1,24 @@
+"""Where run checkpoints live: a run's state after every step, so a crashed run resumes.
+
+from agentkit.checkpoints import SQLiteCheckpoints
+
+await agent.run("...", run_id="r1", checkpoints=SQLiteCheckpoints("runs.db"))
+# after a crash, in any process on the host:
+await agent.resume("r1", checkpoints=SQLiteCheckpoints("runs.db"))
+"""
+
+from __future__ import annotations
+
+from agentkit.checkpoints.base import DEFAULT_LEASE, Checkpoints, Claim, Owner, StateData
+from agentkit.checkpoints.memory import MemoryCheckpoints
+from agentkit.checkpoints.sqlite import SQLiteCheckpoints
+
+__all__ = [
+    "DEFAULT_LEASE",
+    "Checkpoints",
+    "Claim",
+    "MemoryCheckpoints",
+    "Owner",
+    "SQLiteCheckpoints",
+    "StateData",
+]
