@@ -192,11 +192,18 @@ async def _created(
 async def _streamed(
     client: openai.AsyncOpenAI, body: Body, settings: CallSettings
 ) -> AsyncIterator[Event | Finished]:
-    """A streamed foreground call (a retried one streams again from its start)."""
+    """A streamed foreground call (a retried one streams again from its start); opening it,
+    every retry included, is bounded by `timeouts.total`."""
+    total = settings.timeouts.total
+    open_by = None if total is None else asyncio.get_running_loop().time() + total
 
     async def once() -> AsyncIterator[Event | Finished]:
         events = wire.stream_create(
-            client, body, headers=settings.headers, http_timeout=settings.timeouts.http()
+            client,
+            body,
+            headers=settings.headers,
+            http_timeout=settings.timeouts.http(),
+            open_by=open_by,
         )
         async for event in events:
             yield Finished(event["response"]) if event["type"] in wire.TERMINAL_EVENTS else event

@@ -12,9 +12,11 @@ the layers above decide what is safe to do next.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Any, cast
 
 import httpx2
 import openai
@@ -135,15 +137,20 @@ async def stream_create(
     *,
     headers: Mapping[str, str] | None = None,
     http_timeout: httpx2.Timeout | None = None,
+    open_by: float | None = None,
 ) -> AsyncIterator[Event]:
-    """`POST /responses` with `stream: true`: its events as dicts, up to the terminal one."""
-    answer = await client.post(
-        "/responses",
-        cast_to=httpx2.Response,
-        body={**body, "stream": True},
-        options=_options(headers, http_timeout),
-        stream=True,
-    )
+    """`POST /responses` with `stream: true`: its events as dicts, up to the terminal one.
+
+    `open_by` (an event loop time) bounds the wait for the answer's headers.
+    """
+    async with asyncio.timeout_at(open_by):
+        answer = await client.post(
+            "/responses",
+            cast_to=httpx2.Response,
+            body={**body, "stream": True},
+            options=_options(headers, http_timeout),
+            stream=True,
+        )
     async for event in _events(answer, None):
         yield event
 
@@ -205,8 +212,11 @@ async def _events(answer: httpx2.Response, response_id: str | None) -> AsyncIter
     """
     last: int | None = None
     failure: StreamFailed | None = None
+    source = cast(
+        AsyncGenerator[httpx2.ServerSentEvent, None], httpx2.EventSource(answer).__aiter__()
+    )
     try:
-        async for sse in httpx2.EventSource(answer):
+        async for sse in source:
             event = _event(sse)
             if event is None:
                 continue
@@ -214,14 +224,15 @@ async def _events(answer: httpx2.Response, response_id: str | None) -> AsyncIter
             response_id = _response_id(event) or response_id
             if event["type"] == "error":
                 failure = _failure(event, response_id)
-                continue
-            if event["type"] in TERMINAL_EVENTS:
+            elif event["type"] in TERMINAL_EVENTS:
+                await _drain(source)  # the service closes the stream right after its end
                 if failure is not None:
                     failure.response_id = response_id
                     raise failure
                 yield event
                 return
-            yield event
+            else:
+                yield event
     except httpx2.SSEError as error:
         raise MalformedAnswer(
             f"HTTP {answer.status_code} answer is not an event stream: {error}"
@@ -231,10 +242,18 @@ async def _events(answer: httpx2.Response, response_id: str | None) -> AsyncIter
     except httpx2.TransportError:
         raise StreamInterrupted("dropped", response_id=response_id, last_sequence=last) from None
     finally:
+        await source.aclose()
         await answer.aclose()
     if failure is not None:
         raise failure
     raise StreamInterrupted("dropped", response_id=response_id, last_sequence=last)
+
+
+async def _drain(source: AsyncIterator[httpx2.ServerSentEvent]) -> None:
+    """Read a finished stream to its end, so no reader of it is left half way."""
+    with contextlib.suppress(httpx2.TransportError):
+        async for _ in source:
+            pass
 
 
 def _failure(event: Event, response_id: str | None) -> StreamFailed:

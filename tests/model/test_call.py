@@ -226,6 +226,14 @@ async def test_the_total_deadline_bounds_a_hung_endpoint(
         await collect(client, BODY, timeouts=Timeouts(total=0.3))
 
 
+async def test_the_total_deadline_bounds_opening_a_stream(
+    server: ScriptedServer, client: openai.AsyncOpenAI
+) -> None:
+    server.script(Reply(events=background_events(), delay=5))
+    with pytest.raises(TimeoutError):
+        await collect(client, BODY, stream=True, timeouts=Timeouts(total=0.3))
+
+
 # --- background ---------------------------------------------------------------------------------
 
 
