@@ -13,7 +13,7 @@ import pytest
 
 import agentkit
 
-LAZY = ("mcp", "azure.identity")
+LAZY = ("mcp", "azure.identity", "temporalio")
 
 
 def python(code: str) -> str:
