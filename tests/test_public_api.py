@@ -13,7 +13,7 @@ import pytest
 
 import agentkit
 
-LAZY = ("mcp", "azure.identity", "temporalio")
+LAZY = ("mcp", "azure.identity", "temporalio", "sqlite3")
 
 
 def python(code: str) -> str:

@@ -9,9 +9,21 @@ await agent.resume("r1", checkpoints=SQLiteCheckpoints("runs.db"))
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from agentkit.checkpoints.base import DEFAULT_LEASE, Checkpoints, Claim, Owner, StateData
 from agentkit.checkpoints.memory import MemoryCheckpoints
-from agentkit.checkpoints.sqlite import SQLiteCheckpoints
+
+if TYPE_CHECKING:
+    from agentkit.checkpoints.sqlite import SQLiteCheckpoints
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SQLiteCheckpoints":  # sqlite3 is imported when the store is used
+        from agentkit.checkpoints.sqlite import SQLiteCheckpoints
+
+        return SQLiteCheckpoints
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT_LEASE",
