@@ -88,6 +88,17 @@ EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
         f"Here is what the tools returned: get_weather returned {WEATHER}.",
         re.compile(r"\(2 model calls, \d+ tokens\)"),
     ],
+    "crash_resume.py": [
+        re.compile(LOCAL),
+        "killed the run's process (exit -9) while it booked the hotel",
+        "bookings so far:",
+        re.compile(r"  flight to Lisbon booked, key trip-42:call_\w+"),
+        "resumed run trip-42: Here is what the tools returned: book_flight returned flight to "
+        "Lisbon booked; book_hotel returned hotel for 3 nights booked.",
+        "bookings now:",
+        re.compile(r"  flight to Lisbon booked, key trip-42:call_\w+"),
+        re.compile(r"  hotel for 3 nights booked, key trip-42:call_\w+"),
+    ],
     "mcp_local.py": [
         re.compile(LOCAL),
         'user: What is the current time in "Europe/Paris"?',
