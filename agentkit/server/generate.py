@@ -227,6 +227,7 @@ class Generation:
     services: Mapping[str, Any]
     hosted: HostedContext = field(init=False)
     plan: list[Planned] = field(default_factory=list)
+    approved: list[Hosted] = field(default_factory=list)
     plans: list[list[Planned]] = field(default_factory=list)
     thinking: int = 0
     used: int = 0
@@ -251,15 +252,18 @@ class Generation:
         for tool in configured(self.request):
             for item in await tool.before_model(self.hosted):
                 self._keep(item)
-        self.plan = [*approved_steps(self.hosted), *await self._respond(0)]
+        self.approved = approved_steps(self.hosted)
+        if not self.approved:  # else the model first sees what the approved calls return
+            self.plan = await self._respond(0)
 
     async def run(self, out: Emitter) -> dict[str, Any]:
         """Make the output (after `prepare`) and return the final body."""
         self.hosted.sender = out
         for index, item in enumerate(self.output):
             await out.item(index, item)
+        await self._play(list(self.approved), out)
         for round_number in range(MAX_MODEL_ROUNDS):
-            if round_number:
+            if round_number or self.approved:
                 self.plan = await self._respond(round_number)
             ran_hosted = await self._play(self.plan, out)
             if self.truncated or not ran_hosted or self._paused():

@@ -193,7 +193,9 @@ def test_serve_binds_a_public_address_when_given_a_key(
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(options))
     argv = ["serve", "--host", "0.0.0.0", "--port", "9", "--api-key", "k", "--db", ":memory:"]
     assert main(argv) == 0
-    assert runs == [{"host": "0.0.0.0", "port": 9, "log_level": "warning"}]
+    assert runs == [
+        {"host": "0.0.0.0", "port": 9, "log_level": "warning", "timeout_graceful_shutdown": 5}
+    ]
     assert capsys.readouterr().out.startswith(
         "agentkit serve: Responses API at http://0.0.0.0:9/v1 (engine auto, db :memory:)\n"
     )

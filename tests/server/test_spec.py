@@ -497,7 +497,7 @@ ERRORS: dict[str, tuple[str, str, Any, int, str | None]] = {
         400,
         None,
     ),
-    "stream_of_stored_response": ("GET", "/responses/resp_x?stream=true", None, 400, None),
+    "stream_of_unknown_response": ("GET", "/responses/resp_x?stream=true", None, 404, None),
     "input_items_of_unknown_response": ("GET", "/responses/resp_x/input_items", None, 404, None),
     "unknown_route": ("GET", "/nothing-here", None, 404, None),
     "wrong_method": ("PUT", "/responses", None, 405, None),

@@ -76,15 +76,17 @@ class EventStream(StreamingResponse):
             return
         writer = asyncio.ensure_future(self._write(send))
         watcher = asyncio.ensure_future(_disconnect(receive))
+        gone = False
         try:
             await asyncio.wait({writer, watcher}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             watcher.cancel()
             if not writer.done():
+                gone = True
                 writer.cancel()
                 if self.on_disconnect is not None:
                     self.on_disconnect()
-        if not writer.cancelled():
+        if not gone:
             writer.result()  # a scripted drop raises here, and the server closes the connection
 
     async def _write(self, send: Send) -> None:

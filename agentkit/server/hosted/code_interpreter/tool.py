@@ -262,10 +262,12 @@ def _input_file_ids(items: list[Item]) -> list[str]:
 
 async def _run(containers: Containers, container_id: str, code: str) -> RunResult:
     """Run a cell in a worker thread; a cancelled response interrupts the cell, not just waits."""
+    running = asyncio.ensure_future(asyncio.to_thread(containers.run, container_id, code))
     try:
-        return await asyncio.to_thread(containers.run, container_id, code)
+        return await asyncio.shield(running)
     except asyncio.CancelledError:
         containers.interrupt(container_id)
+        await asyncio.wait({running})  # the cell's thread is done before the response ends
         raise
 
 
