@@ -6,13 +6,18 @@ beyond polling: a test waits on what the server reports, with generous bounds.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import httpx2
 import openai
 import pytest
+from hosted_mcp_servers import mcp_tool
+from mcp.server.mcpserver import MCPServer
+from mcp_testing import StreamableHTTPServer
 from openai import OpenAI
 
 from agentkit.server import LocalServer
@@ -208,3 +213,34 @@ def test_closing_a_synchronous_stream_stops_its_response(
         time.sleep(0.02)
     assert stopped.output_text == "Before."
     assert not scripted.state.tasks
+
+
+def test_cancel_abandons_a_running_mcp_call(scripted: LocalServer, scripted_client: OpenAI):
+    started = threading.Event()
+    app: MCPServer = MCPServer("slow-tools", log_level="WARNING")
+
+    @app.tool(description="Takes its time.")
+    async def slow_lookup(query: str) -> str:
+        started.set()
+        await anyio.sleep(120)
+        return "too late"
+
+    with StreamableHTTPServer(app.streamable_http_app(), name="slow-mcp") as tools:
+        scripted.scripted.queue(
+            [Hosted("mcp", "slow_lookup", '{"query": "x"}', {"server_label": "slow"})], Say("no")
+        )
+        tool = mcp_tool(tools.url, "slow", require_approval="never")
+        created = scripted_client.responses.create(
+            model="gpt-4o",
+            input="Look it up",
+            tools=[tool],
+            background=True,  # type: ignore[list-item]
+        )
+        assert started.wait(20), "the MCP call never started"
+
+        begun = time.monotonic()
+        cancelled = scripted_client.responses.cancel(created.id)
+
+    assert time.monotonic() - begun < 10
+    assert cancelled.status == "cancelled"
+    assert [item.type for item in cancelled.output] == ["mcp_list_tools"]
