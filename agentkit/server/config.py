@@ -11,6 +11,7 @@ from agentkit.server.background import Background
 from agentkit.server.engines import AutoEngine, Engine, ScriptedEngine
 from agentkit.server.hosted.code_interpreter.containers import DEFAULT_IDLE_SECONDS, Containers
 from agentkit.server.hosted.code_interpreter.sandbox import SandboxLimits
+from agentkit.server.producer import Producer
 from agentkit.server.protocol.reasoning import DEFAULT_REASONING_MODELS, ReasoningSealer
 from agentkit.server.state.files import MAX_FILE_BYTES, FileStore
 from agentkit.server.state.runs import RunStore
@@ -58,6 +59,8 @@ class ServerState:
     """Resources hosted tools share (file store, containers), by name."""
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     """Streamed (not background) responses being made, kept alive until they end."""
+    streams: dict[str, Producer] = field(default_factory=dict)
+    """Those of them that will be stored, by id: retrieved as they are while they run."""
 
     @classmethod
     def open(cls, config: ServerConfig) -> ServerState:

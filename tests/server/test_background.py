@@ -45,6 +45,16 @@ def poll(client: OpenAI, response_id: str, every: float = 0.05) -> list[Any]:
     raise AssertionError(f"{response_id} did not finish: {[r.status for r in seen]}")
 
 
+def read_until(stream: Any, kind: str) -> list[Any]:
+    """The stream's events up to the first of type `kind` (the stream stays open)."""
+    events = []
+    for event in stream:
+        events.append(event)
+        if event.type == kind:
+            break
+    return events
+
+
 # --- lifecycle ---------------------------------------------------------------------------------
 
 
@@ -150,11 +160,7 @@ def test_cancel_interrupts_a_running_code_interpreter_cell(
         background=True,
         stream=True,
     )
-    events = []
-    for event in stream:
-        events.append(event)
-        if event.type == "response.code_interpreter_call.interpreting":
-            break
+    events = read_until(stream, "response.code_interpreter_call.interpreting")
     response_id = events[0].response.id  # type: ignore[union-attr]
     containers = scripted.state.services["containers"]
     deadline = time.monotonic() + 10
@@ -200,11 +206,7 @@ def test_closing_a_synchronous_stream_stops_its_response(
 ):
     scripted.scripted.queue([Say("Before."), Wait(60), Say("After.")])
     with scripted_client.responses.create(model="gpt-4o", input="Go", stream=True) as stream:
-        events = []
-        for event in stream:
-            events.append(event)
-            if event.type == "response.output_item.done":
-                break
+        events = read_until(stream, "response.output_item.done")
     response_id = events[0].response.id  # type: ignore[union-attr]
 
     deadline = time.monotonic() + 10
@@ -244,3 +246,15 @@ def test_cancel_abandons_a_running_mcp_call(scripted: LocalServer, scripted_clie
     assert time.monotonic() - begun < 10
     assert cancelled.status == "cancelled"
     assert [item.type for item in cancelled.output] == ["mcp_list_tools"]
+
+
+def test_a_streamed_response_is_retrievable_while_it_runs(
+    scripted: LocalServer, scripted_client: OpenAI
+):
+    scripted.scripted.queue([Say("So far."), Wait(60)])
+    with scripted_client.responses.create(model="gpt-4o", input="Go", stream=True) as stream:
+        events = read_until(stream, "response.output_item.done")
+        running = scripted_client.responses.retrieve(events[0].response.id)  # type: ignore[union-attr]
+
+    assert running.status == "in_progress"
+    assert running.output_text == "So far."

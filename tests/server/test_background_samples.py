@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator
 from time import sleep
 
 import pytest
-from openai import AzureOpenAI, OpenAI
+from local_clients import client_maker
+from openai import OpenAI
 
 from agentkit.server import LocalServer
 from agentkit.server.plan import Say
@@ -35,21 +36,8 @@ def paced_server() -> Iterator[LocalServer]:
 
 @pytest.fixture(params=["AzureOpenAI", "OpenAI"])
 def make_client(request: pytest.FixtureRequest, paced_server: LocalServer) -> Iterator[MakeClient]:
-    made: list[OpenAI] = []
-
-    def make() -> OpenAI:
-        if request.param == "AzureOpenAI":
-            client: OpenAI = AzureOpenAI(
-                base_url=paced_server.url + "/openai/v1/", api_key=API_KEY, api_version="preview"
-            )
-        else:
-            client = OpenAI(base_url=paced_server.base_url, api_key=API_KEY)
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
+    with client_maker(request.param, paced_server, API_KEY) as make:
+        yield make
 
 
 STORY_REPLY = 'You said: "Write me a very long story".'

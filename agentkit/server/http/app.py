@@ -85,6 +85,9 @@ def _stream(state: ServerState, generation: Generation) -> Response:
     producer.announce()
     task = asyncio.create_task(producer.produce())
     _keep(state, task)
+    if generation.request.store:  # retrievable while it runs, as on the service
+        state.streams[producer.id] = producer
+        task.add_done_callback(lambda _: state.streams.pop(producer.id, None))
     # A synchronous response lives as long as its connection, as on the service.
     return EventStream(
         producer.log.follow() if producer.log else replay([]),
@@ -118,7 +121,8 @@ async def retrieve_response(request: Request) -> Response:
     state: ServerState = request.app.state.server
     if _flag(request.query_params.get("stream")):
         return _resume(state, request)
-    running = state.background.running(request.path_params["response_id"])
+    response_id = request.path_params["response_id"]
+    running = state.background.running(response_id) or state.streams.get(response_id)
     if running is not None:
         return json_response(running.snapshot())
     return json_response(_stored(state, request).body)
