@@ -46,6 +46,10 @@ class Producer:
     stopping: bool = False
     """Set when the server shuts down: a cancel then fails the response instead."""
 
+    def __post_init__(self) -> None:
+        if self.background:
+            self.status = "queued"
+
     @property
     def id(self) -> str:
         return self.generation.draft.id
@@ -66,8 +70,6 @@ class Producer:
 
     def announce(self) -> None:
         """`response.created` (and, queued in the background, `response.queued`)."""
-        if self.background:
-            self.status = "queued"
         self._send(response_event("response.created", self.snapshot()))
         if self.background:
             self._send(response_event("response.queued", self.snapshot()))
