@@ -88,6 +88,18 @@ EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
         f"Here is what the tools returned: get_weather returned {WEATHER}.",
         re.compile(r"\(2 model calls, \d+ tokens\)"),
     ],
+    "background.py": [
+        re.compile(LOCAL),
+        "[response queued]",
+        "[response in_progress]",
+        "[code_interpreter_call in_progress]",
+        "[code_interpreter_call interpreting]",
+        "[code_interpreter_call completed]",
+        'Here is what the tools returned: code_interpreter ran the code, which printed "500000500000".',
+        "(1 model call)",
+        re.compile(r"cancelled: run \w{8}… is cancelled"),
+        'resumed: Here is what the tools returned: code_interpreter ran the code, which printed "500000500000".',
+    ],
     "crash_resume.py": [
         re.compile(LOCAL),
         "killed the run's process (exit -9) while it booked the hotel",
