@@ -23,7 +23,8 @@ from code_interpreter_support import calls, fenced, post
 
 from agentkit.server import LocalServer
 from agentkit.server.hosted.code_interpreter.containers import Containers
-from agentkit.server.hosted.code_interpreter.sandbox import Isolation, Kernel, SandboxLimits
+from agentkit.server.hosted.code_interpreter.isolation import Isolation
+from agentkit.server.hosted.code_interpreter.sandbox import Kernel, SandboxLimits
 from agentkit.server.state.files import FileStore
 from agentkit.server.state.folders import scan
 

@@ -28,10 +28,12 @@ from typing import Any
 import httpx2
 import pytest
 from code_interpreter_support import calls, fenced, post
-from test_sandbox import FAST, processes_with
+from test_sandbox import FAST, fresh_uid, processes_with
 
 from agentkit.server import LocalServer
-from agentkit.server.hosted.code_interpreter.sandbox import Kernel, SandboxLimits, isolation_level
+from agentkit.server.hosted.code_interpreter import leftovers
+from agentkit.server.hosted.code_interpreter.isolation import KERNEL, isolation_level
+from agentkit.server.hosted.code_interpreter.sandbox import Kernel, SandboxLimits
 
 TOOLS = [{"type": "code_interpreter", "container": {"type": "auto"}}]
 
@@ -157,6 +159,36 @@ def test_stopping_the_server_stops_its_sessions(tmp_path: Path):
         pid = session._process.pid
         http.close()
     assert subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0
+
+
+def test_a_starting_server_kills_what_dead_servers_left_and_nothing_else(tmp_path: Path):
+    """Sessions whose server died without them (its lock file is free) are found by the token
+    in their command line and killed; sessions of a live server (its lock held) are not."""
+    root = tmp_path / "containers"
+    root.mkdir()
+    live = leftovers.Claim(root)
+    dead = "0123456789abcdef"
+    (root / leftovers.SERVERS / f"{dead}.lock").touch()
+    sessions = {}
+    for owner in (dead, live.token):
+        (tmp_path / owner / "data").mkdir(parents=True)
+        (tmp_path / owner / "private").mkdir()
+        uid = fresh_uid()
+        if uid is not None:
+            os.chown(tmp_path / owner / "data", uid, uid)
+        folder = tmp_path / owner
+        kernel = Kernel(folder / "data", folder / "private", uid=uid, limits=FAST, owner=owner)
+        assert kernel.run("'up'").logs == "'up'\n"
+        sessions[owner] = kernel
+    try:
+        leftovers.clean(root, KERNEL)
+        assert wait_until(lambda: not sessions[dead].running, 10)
+        assert sessions[live.token].running
+        assert sorted(p.name for p in (root / leftovers.SERVERS).iterdir()) == [live.path.name]
+    finally:
+        for kernel in sessions.values():
+            kernel.close()
+        live.release()
 
 
 # --- one failure stays one failure -----------------------------------------------------------

@@ -25,7 +25,7 @@ import pytest
 from code_interpreter_support import calls, fenced
 
 import agentkit
-from agentkit.server.hosted.code_interpreter.sandbox import isolation_level
+from agentkit.server.hosted.code_interpreter.isolation import isolation_level
 
 HERE = Path(__file__).with_name("unprivileged.py")
 PROJECT = Path(agentkit.__file__).resolve().parents[1]

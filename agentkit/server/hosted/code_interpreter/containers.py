@@ -37,13 +37,8 @@ from typing import Any, BinaryIO
 from agentkit._ids import new_id
 from agentkit.server.errors import APIError, invalid, not_found
 from agentkit.server.hosted.code_interpreter import leftovers
-from agentkit.server.hosted.code_interpreter.sandbox import (
-    KERNEL,
-    Execution,
-    Kernel,
-    SandboxLimits,
-    isolation_level,
-)
+from agentkit.server.hosted.code_interpreter.isolation import KERNEL, isolation_level
+from agentkit.server.hosted.code_interpreter.sandbox import Execution, Kernel, SandboxLimits
 from agentkit.server.state.files import (
     MAX_FILE_BYTES,
     TEMPORARY_PREFIX,
