@@ -25,7 +25,7 @@ from agentkit.server.state.folders import measure
 
 MiB = 1024**2
 SMALL = SandboxLimits(
-    timeout=30, folder_bytes=16 * MiB, folder_apparent_bytes=64 * MiB, file_bytes=300 * MiB
+    timeout=120, folder_bytes=16 * MiB, folder_apparent_bytes=64 * MiB, file_bytes=300 * MiB
 )
 
 
@@ -103,7 +103,7 @@ def test_sparse_files_past_the_apparent_limit_are_rolled_back(containers: Contai
 
 def test_a_runaway_writer_is_stopped_while_it_writes(containers: Containers):
     """A cell that writes real data without end is stopped by the watch on its folder (16 MiB
-    of disk here), long before its 30 s timeout, and what it wrote is removed."""
+    of disk here), long before its 120 s timeout, and what it wrote is removed."""
     container = containers.create("writer")
     containers.run(
         container.id,
@@ -130,7 +130,7 @@ def test_a_runaway_writer_is_stopped_while_it_writes(containers: Containers):
 
 def test_a_flood_of_entries_is_over_the_limits(containers: Containers):
     container = containers.create("flood")
-    code = "import os\nfor n in range(25_000):\n    os.close(os.open(f'e{n}', os.O_CREAT | os.O_WRONLY))"
+    code = "import os\nfor n in range(21_000):\n    os.close(os.open(f'e{n}', os.O_CREAT | os.O_WRONLY))"
     result = containers.run(container.id, code)
     assert result.execution.failed is not None
     assert result.execution.failed.startswith(

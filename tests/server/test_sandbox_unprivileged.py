@@ -131,6 +131,13 @@ def test_with_user_namespaces_an_unprivileged_server_isolates(python: str, folde
         assert not Path(f"/dev/shm/{shm}").exists()
         [made] = folder.glob("server.db.files/containers/cntr_*/data/made.txt")
         assert made.stat().st_uid == NOBODY
+        view = run_code(http, "import os\nprint(sorted(os.listdir('/dev')))\nopen('/made', 'w')")
+        logs = view["outputs"][0]["logs"]  # type: ignore[index]
+        assert logs.startswith(
+            "['fd', 'full', 'null', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'urandom', "
+            "'zero']\n"
+        )
+        assert "Read-only file system: '/made'" in logs
     assert (
         "INFO agentkit.server: code interpreter: sessions run in Linux namespaces through an "
         "unprivileged user namespace"

@@ -409,6 +409,8 @@ class Containers:
         """Put the folder back as the last snapshots have it: what the code wrote since goes."""
         folder = self.root / record.id / "data"
         trash = self._to_trash(folder)
+        if trash is None:  # discarded meanwhile: nothing to put back
+            return
         folder.mkdir(mode=0o700)
         if record.uid is not None:
             os.chown(folder, record.uid, record.uid)
@@ -419,8 +421,7 @@ class Containers:
                 self._save(replace(entry, mtime_ns=mtime_ns))
             except (OSError, APIError):
                 self._forget(entry)
-        if trash is not None:
-            leftovers.remove_later(trash)
+        leftovers.remove_later(trash)
 
     def _kernel(self, record: ContainerRecord) -> Kernel:
         with self._lock:

@@ -243,10 +243,10 @@ class Kernel:
         self._spawn(mode)
 
     def _spawn(self, isolation: str) -> None:
+        log_fd = os.open(self._log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o600)
         request_read, self._requests = os.pipe()
         self._replies, reply_write = os.pipe()
         self._buffer = b""
-        log_fd = os.open(self._log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o600)
         config = {
             "isolation": isolation,
             "data": str(self.data_dir),
