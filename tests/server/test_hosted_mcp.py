@@ -22,6 +22,7 @@ from hosted_mcp_servers import BEARER, SECRET, TimeBridge, ToolServer, capture, 
 from openai import OpenAI
 
 from agentkit.server import LocalServer
+from agentkit.server.hosted.mcp_client import Endpoint, MCPFailure, list_tools
 from agentkit.server.plan import Hosted, Say
 
 
@@ -613,6 +614,24 @@ def test_a_server_that_never_answers_the_listing_times_out_with_424():
         "Error retrieving tool list from MCP server: 'hole'. Http status code: 424 (Failed "
         "Dependency). Timed out: the MCP server did not answer within 1 s."
     )
+
+
+async def test_a_listing_that_times_out_under_load_is_a_timeout_not_unreachable():
+    """Both clocks (the operation's deadline and httpx's read timeout) expire while the event
+    loop is starved, as under load: httpx's `ReadTimeout` used to surface as "unreachable"."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as black_hole:
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen(8)
+        endpoint = Endpoint(f"http://127.0.0.1:{black_hole.getsockname()[1]}/mcp", timeout=0.5)
+        kinds = []
+        for _ in range(3):
+            listing = asyncio.create_task(list_tools(endpoint))
+            await asyncio.sleep(0.3)  # connected, the request sent, the read waiting
+            time.sleep(0.5)  # noqa: ASYNC251 -- starve the loop past both deadlines
+            with pytest.raises(MCPFailure) as failed:
+                await listing
+            kinds.append(failed.value.kind)
+    assert kinds == ["timeout"] * 3
 
 
 async def test_concurrent_responses_each_list_and_call(local: LocalServer, tools: ToolServer):

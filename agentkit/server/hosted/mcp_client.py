@@ -106,16 +106,16 @@ async def call_tool(endpoint: Endpoint, name: str, arguments: dict[str, Any]) ->
 
 async def _operate(endpoint: Endpoint, run: Callable[[ClientSession], Awaitable[T]]) -> T:
     statuses: list[int] = []
+    deadline = asyncio.timeout(endpoint.timeout)
     try:
-        async with asyncio.timeout(endpoint.timeout), _session(endpoint, statuses) as session:
+        async with deadline, _session(endpoint, statuses) as session:
             return await run(session)
-    except TimeoutError:
-        raise MCPFailure(
-            "timeout", f"the MCP server did not answer within {endpoint.timeout:g} s"
-        ) from None
     except Exception as exc:
+        # httpx's own clock (the same seconds) can end a read first: under load both expire
+        # together, and the error that surfaces is then httpx's, inside anyio's task group.
+        error = TimeoutError() if deadline.expired() else _first(exc)
         # `from None`: the cause may carry the request's headers.
-        raise _failure(endpoint, _first(exc), statuses) from None
+        raise _failure(endpoint, error, statuses) from None
 
 
 @contextlib.asynccontextmanager
@@ -161,11 +161,11 @@ def _first(exc: BaseException) -> BaseException:
 def _failure(endpoint: Endpoint, exc: BaseException, statuses: list[int]) -> MCPFailure:
     from mcp.shared.exceptions import MCPError
 
+    if _is_timeout(exc):  # first: an earlier response's status (a refused GET) is not why
+        return MCPFailure("timeout", f"the MCP server did not answer within {endpoint.timeout:g} s")
     if statuses:
         status = statuses[-1]
         return MCPFailure("http", f"the MCP server answered HTTP {status}", status)
-    if isinstance(exc, TimeoutError):
-        return MCPFailure("timeout", f"the MCP server did not answer within {endpoint.timeout:g} s")
     if isinstance(exc, MCPError):
         return MCPFailure("protocol", endpoint.scrub(exc.message or "MCP error"), exc.code)
     detail = str(exc)
@@ -173,6 +173,13 @@ def _failure(endpoint: Endpoint, exc: BaseException, statuses: list[int]) -> MCP
     kind = "unreachable" if _is_transport_error(exc) else "protocol"
     code = None if kind == "unreachable" else -32603
     return MCPFailure(kind, endpoint.scrub(reason), code)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """Our deadline, or httpx's (a `TransportError` too, but not an unreachable server)."""
+    import httpx2
+
+    return isinstance(exc, TimeoutError | httpx2.TimeoutException)
 
 
 def _is_transport_error(exc: BaseException) -> bool:
