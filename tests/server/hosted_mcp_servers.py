@@ -2,7 +2,8 @@
 
 - `ToolServer`: the common test tools (`mcp_testing.add_common_tools`) and a few more over
   streamable HTTP: a normal read-only one, one that checks `Authorization: Bearer secret-xyz`,
-  one with a hostile name and description. Requests whose URL has `?auth=required` are refused
+  two that quote the Authorization header they got (in an output, in an error), one with a
+  hostile name and description. Requests whose URL has `?auth=required` are refused
   with HTTP 401 unless they carry the right Authorization header; every request is recorded.
 - `TimeBridge`: `mcp-server-time` (a stdio server) exposed over streamable HTTP by a tiny bridge
   built on the `mcp` package (`mcp-proxy` needs `mcp<2`, so it cannot share this environment).
@@ -55,6 +56,14 @@ def build_tools() -> MCPServer:
         if headers.get("authorization") != BEARER:
             raise ToolError("missing or wrong Authorization header")
         return "authorized"
+
+    @app.tool(description="Answers with the Authorization header it got, as a careless one would.")
+    def repeat_authorization(ctx: Context) -> str:
+        return f"you sent {(ctx.headers or {}).get('authorization')}"
+
+    @app.tool(description="Fails quoting the Authorization header it got.")
+    def refuse_authorization(ctx: Context) -> str:
+        raise ToolError(f"{(ctx.headers or {}).get('authorization')} may not do this")
 
     @app.tool(name=HOSTILE_NAME, description=HOSTILE_DESCRIPTION)
     def hostile(text: str) -> str:

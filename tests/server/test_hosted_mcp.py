@@ -8,18 +8,21 @@ real MCP servers over streamable HTTP: the test tools (`hosted_mcp_servers.ToolS
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 from hosted_mcp_servers import BEARER, SECRET, TimeBridge, ToolServer, capture, mcp_tool
 from openai import OpenAI
+from secret_scan import database_text
 
 from agentkit.server import LocalServer
 from agentkit.server.hosted.mcp_client import Endpoint, MCPFailure, list_tools
@@ -345,6 +348,53 @@ def test_the_authorization_field_is_sent_as_a_bearer_token(client: OpenAI, tools
     tool = never(tools.secure_url, authorization=SECRET)
     response = client.responses.create(model="gpt-4o", input="check the secret", tools=[tool])
     assert response.output[1].output == "authorized"  # type: ignore[union-attr]
+
+
+def with_user_info(url: str) -> str:
+    return url.replace("http://", "http://someone:url-pass-1234@", 1)
+
+
+def test_a_configured_authorization_wins_over_credentials_in_the_url(
+    client: OpenAI, tools: ToolServer
+):
+    # httpx turns a URL's user info into its own Authorization, replacing the configured one.
+    tool = never(with_user_info(tools.secure_url), headers={"Authorization": BEARER})
+    response = client.responses.create(model="gpt-4o", input="check the secret", tools=[tool])
+    assert response.output[1].output == "authorized"  # type: ignore[union-attr]
+
+
+def test_credentials_in_the_url_alone_are_sent_as_basic_authorization(
+    client: OpenAI, tools: ToolServer
+):
+    tools.seen.clear()
+    client.responses.create(model="gpt-4o", input="hi", tools=[never(with_user_info(tools.url))])
+    basic = "Basic " + base64.b64encode(b"someone:url-pass-1234").decode()
+    assert tools.seen and set(tools.authorizations) == {basic}
+
+
+def test_credentials_a_server_quotes_reach_neither_the_model_nor_the_database(
+    tmp_path: Path, tools: ToolServer
+):
+    tool = never(tools.url, headers={"Authorization": BEARER})
+    with (
+        LocalServer(db=str(tmp_path / "server.db")) as local,
+        OpenAI(base_url=local.base_url, api_key="k", max_retries=0) as client,
+    ):
+        body = raw(client, model="gpt-4o", input="repeat and refuse, please", tools=[tool])
+        kept = json.dumps(local.requests)
+    calls = {item["name"]: item for item in body["output"] if item["type"] == "mcp_call"}
+    assert calls["repeat_authorization"]["output"] == "you sent ***"
+    assert calls["refuse_authorization"]["error"] == {
+        "type": "mcp_tool_execution_error",
+        "content": [
+            {
+                "type": "text",
+                "text": "Error executing tool refuse_authorization: *** may not do this",
+            }
+        ],
+    }
+    kept += json.dumps(body) + database_text(tmp_path / "server.db")
+    assert SECRET not in kept
 
 
 # --- calls --------------------------------------------------------------------------------------
