@@ -1,4 +1,11 @@
-"""Sync code called from async code in a daemon thread that a cancelled caller abandons."""
+"""Sync code called from async code in daemon threads that a cancelled caller abandons.
+
+`asyncio.to_thread` runs on the loop's default executor, whose threads `asyncio.run` joins when
+it closes the loop and the interpreter joins at exit: one stuck sync tool would hold its run past
+the tool's timeout, then the process, forever. `concurrent.futures` and anyio workers are joined
+at exit too. So sync tools run on a small pool of daemon threads of agentkit's own: reused while
+idle, left to finish (or not) on their own when their caller gave up.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +13,55 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+IDLE_SECONDS = 60.0
+"""How long an idle worker waits for work before it ends."""
+
+
+class _DaemonPool:
+    """Daemon worker threads: an idle one takes the next job, else a new one starts for it."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0  # waiting workers no job has been handed to yet
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            spawn = self._idle == 0
+            if not spawn:
+                self._idle -= 1
+        self._jobs.put(job)
+        if spawn:  # so a job never waits behind a busy (or stuck) worker
+            threading.Thread(target=self._work, name="agentkit-worker", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle > 0:  # else a job is on its way to this worker
+                        self._idle -= 1
+                        return
+                continue
+            job()
+            del job  # drop the finished call's frame and result before waiting again
+            with self._lock:
+                self._idle += 1
+
+
+_POOL = _DaemonPool()
 
 
 async def in_daemon_thread(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """`asyncio.to_thread`, in a thread of its own that nothing ever joins.
-
-    `to_thread` runs on the loop's default executor, whose threads `asyncio.run` joins when it
-    closes the loop and the interpreter joins at exit: one stuck sync tool would hold its run
-    past the tool's timeout, then the process, forever. Here a cancelled caller returns at
-    once; the thread ends when the function does, or with the process, and its result is
-    dropped.
-    """
+    """`asyncio.to_thread` on daemon threads: a cancelled caller returns at once, and nothing
+    ever waits for the thread (its late result is dropped)."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
     context = contextvars.copy_context()
@@ -34,7 +74,7 @@ async def in_daemon_thread(func: Callable[..., T], /, *args: Any, **kwargs: Any)
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
             loop.call_soon_threadsafe(settle, outcome)
 
-    def work() -> None:
+    def job() -> None:
         try:
             result = context.run(func, *args, **kwargs)
         except StopIteration as exc:  # a future refuses it, as generators do (PEP 479)
@@ -46,6 +86,5 @@ async def in_daemon_thread(func: Callable[..., T], /, *args: Any, **kwargs: Any)
         else:
             deliver(functools.partial(future.set_result, result))
 
-    name = f"agentkit-{getattr(func, '__name__', 'call')}"
-    threading.Thread(target=work, name=name, daemon=True).start()
+    _POOL.submit(job)
     return await future
