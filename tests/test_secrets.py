@@ -22,9 +22,8 @@ from typing import Any
 import openai
 import pytest
 from local_clients import TLS
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp_testing import TIME_SERVER_MODULE, StreamableHTTPServer
+from mcp.server.mcpserver import MCPServer
+from mcp_testing import TIME_SERVER_MODULE, StreamableHTTPServer, add_quoting_tools
 from secret_scan import assert_kept_nowhere, database_text
 
 from agentkit import Agent, FinalResult, ModelCallError, ModelSettings, RemoteMCP, RetryPolicy
@@ -42,24 +41,13 @@ BASIC = base64.b64encode(f"agent:{URL_PASSWORD}".encode()).decode()
 SECRETS = (SERVER_KEY, CLIENT_KEY, HOSTED_TOKEN, URL_PASSWORD, CLIENT_TOKEN, ENV_SECRET, BASIC)
 
 
-def quoting_app() -> MCPServer:
-    """An MCP server that repeats the Authorization header it got, in an output and an error."""
-    app: MCPServer = MCPServer("careless", log_level="WARNING")
-
-    @app.tool(description="Says who you are.")
-    def whoami(ctx: Context) -> str:
-        return f"you sent {(ctx.headers or {}).get('authorization')}"
-
-    @app.tool(description="Refuses.")
-    def refuse_me(ctx: Context) -> str:
-        raise ToolError(f"{(ctx.headers or {}).get('authorization')} may not do this")
-
-    return app
+def careless_app() -> MCPServer:
+    return add_quoting_tools(MCPServer("careless", log_level="WARNING"))
 
 
 @pytest.fixture(scope="module")
 def careless() -> Iterator[StreamableHTTPServer]:
-    with StreamableHTTPServer(quoting_app().streamable_http_app(), name="careless") as running:
+    with StreamableHTTPServer(careless_app().streamable_http_app(), name="careless") as running:
         yield running
 
 
@@ -110,10 +98,10 @@ async def test_no_secret_in_any_repr_state_row_log_or_error(
     careless.seen.clear()
     keyed.scripted.queue(
         [
-            Hosted("mcp", "whoami", "{}", {"server_label": "basic"}),
-            Hosted("mcp", "refuse_me", "{}", {"server_label": "bearer"}),
-            Call("whoami", "{}"),
-            Call("refuse_me", "{}"),
+            Hosted("mcp", "repeat_authorization", "{}", {"server_label": "basic"}),
+            Hosted("mcp", "refuse_authorization", "{}", {"server_label": "bearer"}),
+            Call("repeat_authorization", "{}"),
+            Call("refuse_authorization", "{}"),
         ],
         Say("done"),
         Fail(500, "the model fell over"),
