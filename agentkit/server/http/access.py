@@ -18,6 +18,11 @@ error_log = logging.getLogger("agentkit.server")
 HEADER = b"x-request-id"
 
 
+class ConnectionCut(Exception):
+    """Raised mid-answer so that the ASGI server closes the connection (the answer is broken
+    off: a scripted fault, or a failure after the status line went out)."""
+
+
 def request_id(scope: Scope) -> str:
     """The id `AccessLog` gave this request ("-" outside it)."""
     state: dict[str, Any] = scope.get("state") or {}
@@ -58,12 +63,13 @@ class AccessLog:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
+        except ConnectionCut:
+            raise
+        except Exception as error:
             log_failure(scope)
-            if not status:
-                await _server_error(send_with_id)
-            # Else the response is cut short: returning without finishing it closes the
-            # connection, so the client sees a broken response, not a complete one.
+            if status:  # cut short: the server closes the connection, the client sees it broken
+                raise ConnectionCut(f"{type(error).__name__} after the answer began") from error
+            await _server_error(send_with_id)
         finally:
             elapsed = 1000 * (time.perf_counter() - started)
             access_log.info(

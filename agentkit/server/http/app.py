@@ -62,7 +62,14 @@ async def create_response(request: Request) -> Response:
 
 def _producer(state: ServerState, generation: Generation, log: EventLog | None) -> Producer:
     config = state.config
-    return Producer(generation, state.store, log, azure=config.azure, pace_ms=config.pace_ms)
+    return Producer(
+        generation,
+        state.store,
+        log,
+        azure=config.azure,
+        pace_ms=config.pace_ms,
+        offload=state.offload,
+    )
 
 
 def _start_background(state: ServerState, generation: Generation) -> Response:
