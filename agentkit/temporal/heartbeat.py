@@ -55,12 +55,11 @@ class Heartbeat:
 
     def start(self) -> None:
         """Beat now, then from the timer (once started, further calls only beat)."""
-        if self._ticking is not None or self.interval is None:
-            self.beat()
-            return
-        self._ticking = asyncio.create_task(self._tick(self.interval))
+        self.beat()
+        if self._ticking is None and self.interval is not None:
+            self._ticking = asyncio.create_task(self._tick(self.interval))
 
     async def _tick(self, interval: float) -> None:
         while True:
-            self.beat()
             await asyncio.sleep(interval)
+            self.beat()

@@ -61,7 +61,7 @@ class ModelActivityCall:
             except Exception as error:
                 if guarded and not reached_the_model(error):
                     self.sent = False  # provably not sent: the retry may send it
-                    self.heartbeat.beat()
+                self.heartbeat.beat()  # the latest details, for the retry to start from
                 failure = model_failure(error, self.body, attached=self.attachment is not None)
                 if failure is error:
                     raise

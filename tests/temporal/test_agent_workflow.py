@@ -261,9 +261,9 @@ def test_the_history_scan_finds_what_is_there(tmp_path: Path) -> None:
     """`raw` must show payload text, or the secret checks that use it would prove nothing."""
     from temporalio.api.history.v1 import HistoryEvent
     from temporalio.client import WorkflowHistory
+    from temporalio.contrib.pydantic import pydantic_data_converter
 
     from agentkit.temporal.payloads import ModelCall
-    from temporalio.contrib.pydantic import pydantic_data_converter
 
     payload = pydantic_data_converter.payload_converter.to_payload(ModelCall({"secret": "s3cr3t"}))
     event = HistoryEvent()
