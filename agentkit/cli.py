@@ -35,6 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="answer as Azure OpenAI does where it differs from OpenAI (see docs/server.md)",
     )
+    serve.add_argument(
+        "--pace-ms",
+        type=float,
+        default=0.0,
+        help="wait this many milliseconds before each delta event (reproducible latency)",
+    )
     args = parser.parse_args(argv)
     return _serve(args)
 
@@ -62,6 +68,7 @@ def _serve(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         reasoning_models=patterns,
         azure=args.azure,
+        pace_ms=args.pace_ms,
     )
     app = create_app(config)
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -70,7 +77,10 @@ def _serve(args: argparse.Namespace) -> int:
         + (", Azure mode)" if args.azure else ")")
     )
     print(f'  client = OpenAI(base_url="http://{host}:{args.port}/v1", api_key="...")', flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    # Bounded, so that a client following a long background stream cannot hold the stop up.
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5
+    )
     return 0
 
 

@@ -83,6 +83,9 @@ class Attachment:
     """The last event's sequence number seen (None: none yet, or polled)."""
     streamed: bool = True
     """Whether it was created with `stream: true` (only such responses stream again)."""
+    ended: bool = field(default=False, compare=False)
+    """Set once the response is known to have ended unfinished (failed, cancelled by us):
+    nothing is left to reattach to. Not saved."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -244,6 +247,10 @@ class _BackgroundCall:
                 follow = self._follow() if self._streams() else self._poll()
                 async for item in follow:
                     yield item
+        except wire.StreamFailed:
+            if self.attachment is not None:
+                self.attachment.ended = True
+            raise
         except (asyncio.CancelledError, GeneratorExit):
             if self.attachment is not None and not self.finished:
                 await self._cancel()
@@ -435,6 +442,7 @@ class _BackgroundCall:
         try:
             cancel = wire.cancel(self.client, response_id, headers=self.settings.headers)
             await asyncio.shield(asyncio.wait_for(cancel, self.settings.timeouts.connect or 10.0))
+            self.attachment.ended = True
             log.info("Cancelled background response %s.", response_id)
         except (Exception, asyncio.CancelledError) as error:
             log.warning("Could not cancel background response %s: %s", response_id, _why(error))

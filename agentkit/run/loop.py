@@ -119,6 +119,8 @@ async def iterate(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
 
 
 async def _stop(setup: RunSetup, state: RunState, status: Status) -> None:
+    if state.in_flight is not None and state.in_flight.ended:
+        state.in_flight = None  # failed or cancelled on the service: nothing to reattach to
     state.stop(status, setup.new_id())
     await setup.checkpoint(state)
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentkit.server.background import Background
 from agentkit.server.engines import AutoEngine, Engine, ScriptedEngine
 from agentkit.server.hosted.code_interpreter.containers import DEFAULT_IDLE_SECONDS, Containers
 from agentkit.server.hosted.code_interpreter.sandbox import SandboxLimits
+from agentkit.server.producer import Producer
 from agentkit.server.protocol.reasoning import DEFAULT_REASONING_MODELS, ReasoningSealer
 from agentkit.server.state.files import MAX_FILE_BYTES, FileStore
+from agentkit.server.state.runs import RunStore
 from agentkit.server.state.store import Store
 
 MAX_BODY_BYTES = 50 * 1024 * 1024
@@ -37,6 +41,8 @@ class ServerConfig:
     """How long a code interpreter container may be idle before it expires (20 minutes)."""
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
     """Limits and isolation of code interpreter sessions (docs/server.md)."""
+    pace_ms: float = 0.0
+    """Milliseconds to wait before each delta event of every response (reproducible latency)."""
 
 
 @dataclass
@@ -47,9 +53,14 @@ class ServerState:
     store: Store
     engine: Engine
     sealer: ReasoningSealer
+    background: Background
     requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=REQUEST_LOG_SIZE))
     services: dict[str, Any] = field(default_factory=dict)
     """Resources hosted tools share (file store, containers), by name."""
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    """Streamed (not background) responses being made, kept alive until they end."""
+    streams: dict[str, Producer] = field(default_factory=dict)
+    """Those of them that will be stored, by id: retrieved as they are while they run."""
 
     @classmethod
     def open(cls, config: ServerConfig) -> ServerState:
@@ -64,7 +75,9 @@ class ServerState:
             max_file_bytes=config.max_file_bytes,
         )
         services = {"mcp_timeout": config.mcp_timeout, "files": files, "containers": containers}
-        return cls(config, store, engine, sealer, services=services)
+        background = Background(RunStore(config.db), store)
+        background.recover()
+        return cls(config, store, engine, sealer, background, services=services)
 
     def close(self) -> None:
         """Stop what the services run (container sessions), then close the storage."""
@@ -72,6 +85,7 @@ class ServerState:
             close = getattr(service, "close", None)
             if callable(close):
                 close()
+        self.background.runs.close()
         self.store.close()
 
     def record(self, body: Any) -> None:

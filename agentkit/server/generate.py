@@ -1,19 +1,43 @@
-"""Turn an engine's plan into output items and a complete Response body."""
+"""Turn an engine's plan into output items, their events as they are made, and a Response body."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import string
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agentkit._ids import new_id
+from agentkit.server.emitter import Emitter
 from agentkit.server.engines.base import Engine
 from agentkit.server.errors import invalid
-from agentkit.server.hosted import HOSTED_TOOLS, HostedContext, after_model, configured
-from agentkit.server.plan import Call, Hosted, Planned, Raw, Say, Think, Turn
+from agentkit.server.hosted import (
+    HOSTED_TOOLS,
+    HostedContext,
+    annotate,
+    approved_steps,
+    configured,
+)
+from agentkit.server.plan import (
+    Abort,
+    Call,
+    Control,
+    Drop,
+    Hold,
+    Hosted,
+    Malformed,
+    Pace,
+    Planned,
+    Raw,
+    Say,
+    Stall,
+    Think,
+    Turn,
+    Wait,
+)
 from agentkit.server.protocol.context import Context
 from agentkit.server.protocol.items import Item
 from agentkit.server.protocol.reasoning import ReasoningSealer
@@ -47,7 +71,7 @@ class Draft:
     def start(cls, request: CreateRequest, reasoning_model: bool) -> Draft:
         return cls(new_id("resp"), request, int(time.time()), reasoning_model)
 
-    def body(self, status: str = "in_progress") -> dict[str, Any]:
+    def body(self, status: str = "in_progress", output: list[Item] | None = None) -> dict[str, Any]:
         """The Response object with every field of the spec, before output and usage."""
         r = self.request
         return {
@@ -63,7 +87,7 @@ class Draft:
             "max_output_tokens": r.max_output_tokens,
             "max_tool_calls": r.max_tool_calls,
             "model": r.model,
-            "output": [],
+            "output": list(output or []),
             "parallel_tool_calls": r.parallel_tool_calls,
             "previous_response_id": r.previous_response_id,
             "prompt_cache_key": r.prompt_cache_key,
@@ -89,7 +113,7 @@ class Draft:
     def _service_tier(self, status: str) -> str:
         """As the service does: the tier asked for while in progress, then the tier used."""
         tier = self.request.service_tier
-        if status == "in_progress" or tier != "auto":
+        if status in ("queued", "in_progress") or tier != "auto":
             return tier
         return "default"
 
@@ -101,17 +125,25 @@ class Draft:
             "summary": self.request.reasoning_summary,
         }
 
-    def complete(self, context: Context, output: list[Item], thinking: int) -> dict[str, Any]:
-        """The completed (or incomplete) Response body with this output."""
-        body = self.body("completed")
-        output, truncated = _limit(output, self.request.max_output_tokens)
+    def complete(
+        self, context: Context, output: list[Item], thinking: int, truncated: bool = False
+    ) -> dict[str, Any]:
+        """The completed (or, cut at `max_output_tokens`, incomplete) Response body."""
+        body = self.body("completed", output)
         if truncated:
             body["status"] = "incomplete"
             body["incomplete_details"] = {"reason": "max_output_tokens"}
         else:
             body["completed_at"] = int(time.time())
-        body["output"] = output
         body["usage"] = self._usage(context, output, thinking)
+        return body
+
+    def ended(
+        self, status: str, output: list[Item], error: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The body of a response that ended early: `failed` (with its error) or `cancelled`."""
+        body = self.body(status, output)
+        body["error"] = error
         return body
 
     def item(self, step: Planned, sealer: ReasoningSealer) -> Item:
@@ -165,78 +197,154 @@ def message_item(text: str, status: str = "completed") -> Item:
     }
 
 
-def _limit(output: list[Item], budget: int | None) -> tuple[list[Item], bool]:
-    """Cut the output at `max_output_tokens`, as the service does (status `incomplete`)."""
-    if budget is None:
-        return output, False
-    kept: list[Item] = []
-    used = 0
-    for item in output:
-        cost = count_items([item])
-        if used + cost <= budget:
-            kept.append(item)
-            used += cost
-            continue
-        if item["type"] == "message":
-            # What fits once the item's own framing is paid for: never above the budget.
-            room = max(0, budget - used - ITEM_OVERHEAD) * 4
-            text = item["content"][0]["text"][:room]
-            kept.append({**message_item(text, "incomplete"), "id": item["id"]})
-        return kept, True
-    return kept, False
-
-
 MAX_MODEL_ROUNDS = 8
 """How often the model may continue after hosted tool results within one response."""
 PAUSING_TYPES = {"function_call", "mcp_approval_request"}
 """Output items that end a response: the client has to answer them."""
+CONTROL_TYPES = (Wait, Pace, Abort, Hold, Drop, Stall, Malformed)
 
 
-async def generate(
-    draft: Draft,
-    context: Context,
-    engine: Engine,
-    sealer: ReasoningSealer,
-    services: Mapping[str, Any],
-) -> dict[str, Any]:
-    """Run the model (and the hosted tools it calls) and return the final Response body."""
-    hosted = HostedContext(draft.request, list(context.items), [], services)
-    for tool in configured(draft.request):
-        _append(hosted, await tool.before_model(hosted))
-    thinking = 0
-    for round_number in range(MAX_MODEL_ROUNDS):
-        turn = Turn(draft.request, list(hosted.items), draft.reasoning_model, services)
-        plan = await engine.respond(turn)
+class Aborted(Exception):
+    """The model failed mid-response (a scripted `Abort`)."""
+
+    def __init__(self, step: Abort) -> None:
+        super().__init__(step.message)
+        self.step = step
+
+
+@dataclass
+class Generation:
+    """One response being made: hosted tools' preparations, the model's rounds, their events.
+
+    `prepare` runs what may still refuse the request (listing MCP servers, the first plan), so
+    its errors are HTTP errors; `run` makes the output, sending each item's events as it goes.
+    """
+
+    draft: Draft
+    context: Context
+    engine: Engine
+    sealer: ReasoningSealer
+    services: Mapping[str, Any]
+    hosted: HostedContext = field(init=False)
+    plan: list[Planned] = field(default_factory=list)
+    approved: list[Hosted] = field(default_factory=list)
+    plans: list[list[Planned]] = field(default_factory=list)
+    thinking: int = 0
+    used: int = 0
+    truncated: bool = False
+
+    def __post_init__(self) -> None:
+        self.hosted = HostedContext(self.draft.request, list(self.context.items), [], self.services)
+
+    @property
+    def request(self) -> CreateRequest:
+        return self.draft.request
+
+    @property
+    def output(self) -> list[Item]:
+        return self.hosted.output
+
+    def controls(self) -> list[Control]:
+        """The control steps of every plan so far (faults, waits, paces), in order."""
+        return [step for plan in self.plans for step in plan if isinstance(step, CONTROL_TYPES)]
+
+    async def prepare(self) -> None:
+        for tool in configured(self.request):
+            for item in await tool.before_model(self.hosted):
+                self._keep(item)
+        self.approved = approved_steps(self.hosted)
+        if not self.approved:  # else the model first sees what the approved calls return
+            self.plan = await self._respond(0)
+
+    async def run(self, out: Emitter) -> dict[str, Any]:
+        """Make the output (after `prepare`) and return the final body."""
+        self.hosted.sender = out
+        for index, item in enumerate(self.output):
+            await out.item(index, item)
+        await self._play(list(self.approved), out)
+        for round_number in range(MAX_MODEL_ROUNDS):
+            if round_number or self.approved:
+                self.plan = await self._respond(round_number)
+            ran_hosted = await self._play(self.plan, out)
+            if self.truncated or not ran_hosted or self._paused():
+                break
+        return self.draft.complete(self.context, self.output, self.thinking, self.truncated)
+
+    async def _respond(self, round_number: int) -> list[Planned]:
+        turn = Turn(
+            self.request, list(self.hosted.items), self.draft.reasoning_model, self.services
+        )
+        plan = await self.engine.respond(turn)
+        said = [step for step in plan if not isinstance(step, CONTROL_TYPES)]
         if (
             round_number == 0
-            and draft.reasoning_model
-            and not (plan and isinstance(plan[0], Think))
+            and self.draft.reasoning_model
+            and not isinstance(next(iter(said), None), Think)
         ):
             plan = [Think(DEFAULT_THOUGHT), *plan]
-        thinking += sum(16 + 2 * count_text(s.summary) for s in plan if isinstance(s, Think))
+        self.thinking += sum(16 + 2 * count_text(s.summary) for s in plan if isinstance(s, Think))
+        self.plans.append(plan)
+        return plan
+
+    async def _play(self, plan: list[Planned], out: Emitter) -> bool:
+        """Play one plan's steps in order; whether a hosted tool ran (the model then goes on)."""
         ran_hosted = False
         for step in plan:
+            if self.truncated:
+                break
             if isinstance(step, Hosted):
-                _append(hosted, await _run_hosted(draft, step, hosted))
+                for item in await self._run_hosted(step):
+                    self._keep(item)
                 ran_hosted = True
-            else:
-                _append(hosted, [draft.item(step, sealer)])
-        if not ran_hosted or any(item["type"] in PAUSING_TYPES for item in hosted.output):
-            break
-    await after_model(hosted)
-    return draft.complete(context, hosted.output, thinking)
+            elif isinstance(step, Wait):
+                await asyncio.sleep(step.seconds)
+            elif isinstance(step, Pace):
+                out.pace_ms = step.ms
+            elif isinstance(step, Abort):
+                raise Aborted(step)
+            elif not isinstance(step, CONTROL_TYPES):
+                await self._say(self.draft.item(step, self.sealer), out)
+        return ran_hosted
 
+    async def _say(self, item: Item, out: Emitter) -> None:
+        annotate(self.hosted, item)
+        fitted = self._fit(item)
+        if fitted is not None:
+            await out.item(len(self.output), fitted)
+            self._keep(fitted, counted=True)
 
-async def _run_hosted(draft: Draft, step: Hosted, hosted: HostedContext) -> list[Item]:
-    if not any(tool["type"] == step.tool for tool in draft.request.tools):
-        raise invalid(
-            f"The model called the hosted tool '{step.tool}', which is not in the request's "
-            "'tools'.",
-            "tools",
-        )
-    return await HOSTED_TOOLS[step.tool].execute(step, hosted)
+    def _fit(self, item: Item) -> Item | None:
+        """The item as far as `max_output_tokens` allows (a message is cut, others dropped)."""
+        budget = self.request.max_output_tokens
+        cost = count_items([item])
+        if budget is None or self.used + cost <= budget:
+            self.used += cost
+            return item
+        self.truncated = True
+        if item["type"] != "message":
+            return None
+        # What fits once the item's own framing is paid for: never above the budget.
+        room = max(0, budget - self.used - ITEM_OVERHEAD) * 4
+        text = item["content"][0]["text"][:room]
+        return {**message_item(text, "incomplete"), "id": item["id"]}
 
+    def _keep(self, item: Item, *, counted: bool = False) -> None:
+        if not counted:
+            # A hosted tool's item has happened already: it stays, and counts against the budget.
+            self.used += count_items([item])
+            budget = self.request.max_output_tokens
+            self.truncated = self.truncated or (budget is not None and self.used > budget)
+        self.hosted.output.append(item)
+        self.hosted.items.append(item)
 
-def _append(hosted: HostedContext, items: list[Item]) -> None:
-    hosted.output.extend(items)
-    hosted.items.extend(items)
+    def _paused(self) -> bool:
+        return any(item["type"] in PAUSING_TYPES for item in self.output)
+
+    async def _run_hosted(self, step: Hosted) -> list[Item]:
+        if not any(tool["type"] == step.tool for tool in self.request.tools):
+            raise invalid(
+                f"The model called the hosted tool '{step.tool}', which is not in the request's "
+                "'tools'.",
+                "tools",
+            )
+        return await HOSTED_TOOLS[step.tool].execute(step, self.hosted)

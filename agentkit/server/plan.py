@@ -74,7 +74,63 @@ class Fail:
         )
 
 
-Planned = Say | Call | Think | Raw | Hosted
+@dataclass(frozen=True)
+class Wait:
+    """Pause generation here for this many seconds (events stop; a cancel still stops it)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Pace:
+    """From here on, wait this many milliseconds before each delta event (0: no wait)."""
+
+    ms: float
+
+
+@dataclass(frozen=True)
+class Abort:
+    """The model fails here: an `error` event, then `response.failed` (a failed response)."""
+
+    message: str = "The server had an error while processing your request."
+    code: str = "server_error"
+    type: str = "server_error"
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Keep a background response `queued` this many seconds before it starts (else ignored)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Close the response's first connection after this many events (it keeps running)."""
+
+    after: int
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Send no bytes on the response's first connection for `seconds` after `after` events."""
+
+    after: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """Answer the response's first connection with a broken 200: "truncated" JSON or "html"."""
+
+    body: str = "truncated"
+
+
+Fault = Drop | Stall | Malformed
+"""What happens to the connection that created a response (never to a resume or a retrieve)."""
+Control = Wait | Pace | Abort | Hold | Fault
+"""Steps that shape how a response is produced rather than what it outputs."""
+Planned = Say | Call | Think | Raw | Hosted | Control
 
 
 @dataclass

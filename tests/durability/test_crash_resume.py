@@ -3,9 +3,11 @@ created twice (counted in the scripted server's request log)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from agentkit.server import LocalServer
-from agentkit.server.plan import Call, Say
+from agentkit.server.plan import Call, Say, Wait
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 
@@ -67,6 +69,17 @@ class Worker:
 
     def creates(self) -> int:
         return len(self.server.requests)
+
+    def checkpoint(self) -> dict[str, object]:
+        """The run's saved state, read straight from the SQLite file."""
+        if not self.db.exists():
+            return {}
+        with contextlib.closing(sqlite3.connect(self.db)) as db:
+            try:
+                row = db.execute("SELECT state FROM agentkit_runs WHERE run_id = 'r1'").fetchone()
+            except sqlite3.OperationalError:  # the worker has not made its table yet
+                return {}
+        return dict(json.loads(row[0])) if row else {}
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
@@ -140,3 +153,30 @@ def test_resuming_a_finished_run_returns_its_answer_without_calling_anything(
     assert worker.finish("resume") == {"output": "Finished.", "turns": 2}
     assert worker.creates() == 2
     assert worker.lines() == ["A r1:call_a"]
+
+
+def test_a_run_killed_during_a_background_model_call_reattaches_to_it(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    server.scripted.queue(
+        Call("record", '{"tag": "A"}', call_id="call_a"), [Wait(2), Say("Done, after the crash.")]
+    )
+    worker = Worker(server, tmp_path)
+    first = worker.start("run", background=True)
+    # killed once the second model call's background response is checkpointed as in flight
+    wait_for(
+        lambda: worker.checkpoint().get("turn") == 1 and bool(worker.checkpoint().get("in_flight"))
+    )
+    kill(first)
+    in_flight = worker.checkpoint()["in_flight"]
+    assert worker.creates() == 2
+
+    answer = worker.finish("resume", background=True)
+
+    assert answer == {"output": "Done, after the crash.", "turns": 2}
+    assert worker.creates() == 2  # reattached to the call in flight, never created again
+    assert worker.lines() == ["A r1:call_a"]
+    assert isinstance(in_flight, dict)
+    finished = worker.checkpoint()
+    assert finished["status"] == "finished" and finished["in_flight"] is None
+    assert finished["response_ids"][-1] == in_flight["response_id"]

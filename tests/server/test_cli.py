@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import openai
@@ -193,7 +194,19 @@ def test_serve_binds_a_public_address_when_given_a_key(
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(options))
     argv = ["serve", "--host", "0.0.0.0", "--port", "9", "--api-key", "k", "--db", ":memory:"]
     assert main(argv) == 0
-    assert runs == [{"host": "0.0.0.0", "port": 9, "log_level": "warning"}]
+    assert runs == [
+        {"host": "0.0.0.0", "port": 9, "log_level": "warning", "timeout_graceful_shutdown": 5}
+    ]
     assert capsys.readouterr().out.startswith(
         "agentkit serve: Responses API at http://0.0.0.0:9/v1 (engine auto, db :memory:)\n"
     )
+
+
+def test_serve_passes_the_pace_to_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    apps: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: apps.append(app))
+
+    assert main(["serve", "--db", ":memory:", "--pace-ms", "25"]) == 0
+
+    [app] = apps
+    assert app.state.server.config.pace_ms == 25.0

@@ -773,7 +773,8 @@ def test_the_control_endpoint_queues_lists_and_clears(
         (
             [{"output": [{"type": "message", "text": "ok"}]}, {"output": [{"type": "image"}]}],
             "Output [1].output[0] has type 'image'; expected message, function_call, reasoning, "
-            "image_generation_call, mcp_call, code_interpreter_call or raw.",
+            "image_generation_call, mcp_call, code_interpreter_call, raw, or one of the controls "
+            "wait, pace, queued, error, drop, stall, malformed.",
         ),
         (
             {"output": [{"type": "function_call"}]},

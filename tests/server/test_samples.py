@@ -18,6 +18,7 @@ from typing import Any
 import httpx2
 import openai
 import pytest
+from local_clients import client_maker
 from openai import AzureOpenAI, OpenAI
 
 from agentkit.server import LocalServer
@@ -36,21 +37,8 @@ def keyed_server() -> Iterator[LocalServer]:
 @pytest.fixture(params=["AzureOpenAI", "OpenAI"])
 def make_client(request: pytest.FixtureRequest, keyed_server: LocalServer) -> Iterator[MakeClient]:
     """Builds the sample's `client`: Azure's client on /openai/v1, or the plain one on /v1."""
-    made: list[OpenAI] = []
-
-    def make() -> OpenAI:
-        if request.param == "AzureOpenAI":
-            client: OpenAI = AzureOpenAI(
-                base_url=keyed_server.url + "/openai/v1/", api_key=API_KEY, api_version="preview"
-            )
-        else:
-            client = OpenAI(base_url=keyed_server.base_url, api_key=API_KEY)
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
+    with client_maker(request.param, keyed_server, API_KEY) as make:
+        yield make
 
 
 def printed_json(out: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -30,6 +31,7 @@ from pydantic import BaseModel, TypeAdapter
 from reference import reference_path
 
 from agentkit.server import LocalServer
+from agentkit.server.plan import Abort, Hold, Say, Wait
 
 # --- helpers -----------------------------------------------------------------------------------
 
@@ -497,7 +499,7 @@ ERRORS: dict[str, tuple[str, str, Any, int, str | None]] = {
         400,
         None,
     ),
-    "stream_of_stored_response": ("GET", "/responses/resp_x?stream=true", None, 400, None),
+    "stream_of_unknown_response": ("GET", "/responses/resp_x?stream=true", None, 404, None),
     "input_items_of_unknown_response": ("GET", "/responses/resp_x/input_items", None, 404, None),
     "unknown_route": ("GET", "/nothing-here", None, 404, None),
     "wrong_method": ("PUT", "/responses", None, 405, None),
@@ -555,3 +557,80 @@ def test_sdk_exposes_the_request_id(client: OpenAI):
     response = client.responses.create(model="gpt-4.1", input="hi")
     assert response._request_id is not None
     assert response._request_id.startswith("req_")
+
+
+# --- background, cancel, resume, failures ------------------------------------------------------
+
+
+@pytest.fixture
+def scripted_http(scripted: LocalServer) -> Iterator[httpx2.Client]:
+    with httpx2.Client(base_url=scripted.base_url, timeout=30) as client:
+        yield client
+
+
+def _wait_for(http: httpx2.Client, response_id: str, status: str) -> Body:
+    for _ in range(500):
+        body: Body = http.get(f"/responses/{response_id}").json()
+        if body["status"] == status:
+            return body
+        time.sleep(0.02)
+    raise AssertionError(f"{response_id} never became {status}")
+
+
+def test_background_bodies_of_every_status_validate(
+    scripted: LocalServer, scripted_http: httpx2.Client, openai_spec: Any
+):
+    scripted.scripted.queue([Hold(0.5), Say("Partial."), Wait(60)], [Abort("Broke.")])
+    queued = _post(scripted_http, {"model": "gpt-4o", "input": "Hi", "background": True})
+    running = _wait_for(scripted_http, queued["id"], "in_progress")
+    cancelled = scripted_http.post(f"/responses/{queued['id']}/cancel").json()
+    failed_id = _post(scripted_http, {"model": "gpt-4o", "input": "Hi", "background": True})["id"]
+    failed = _wait_for(scripted_http, failed_id, "failed")
+
+    for body, status in ((queued, "queued"), (running, "in_progress"), (cancelled, "cancelled")):
+        assert body["status"] == status
+        assert openai_spec.errors("Response", body) == []
+        assert sdk_extras(Response.model_validate(body)) == RESPONSE_EXTRAS
+    assert failed["error"] == {"code": "server_error", "message": "Broke."}
+    assert openai_spec.errors("Response", failed) == []
+
+
+LONG_STREAMS = {
+    "background": ([Say("Streamed in the background.")], {"background": True}),
+    "mid_stream_error": ([Say("Partial."), Abort("Broke.")], {}),
+    "background_error": ([Say("Partial."), Abort("Broke.")], {"background": True}),
+}
+
+
+@pytest.mark.parametrize("name", list(LONG_STREAMS))
+def test_long_running_streams_validate_and_parse(
+    scripted: LocalServer, scripted_http: httpx2.Client, openai_spec: Any, name: str
+):
+    steps, options = LONG_STREAMS[name]
+    scripted.scripted.queue(steps)
+    body = {"model": "gpt-4o", "input": "Hi", "stream": True, **options}
+    with scripted_http.stream("POST", "/responses", json=body) as response:
+        raw = response.read()
+    events = sse_events(raw)
+    resumed = b""
+    if options.get("background"):
+        response_id = events[0]["response"]["id"]
+        resumed = scripted_http.get(
+            f"/responses/{response_id}", params={"stream": "true", "starting_after": "2"}
+        ).content
+
+    assert openai_spec.check_sse(raw.decode()) == ([], [])
+    if resumed:
+        errors, notes = openai_spec.check_sse(resumed.decode())
+        assert errors == []
+        assert notes == ["first event is 'response.output_item.added', expected response.created"]
+    for event in events:
+        parsed = STREAM_EVENT.validate_python(event)
+        expected = EVENT_EXTRAS.get(event["type"], set())
+        if "response" in event:
+            expected = {f"response.{name}" for name in RESPONSE_EXTRAS}
+        if event["type"] == "error":
+            expected = {"error"}  # the live wire's nested copy, which the SDK raises from
+        assert sdk_extras(parsed) == expected, event["type"]
+    if resumed:
+        assert sse_events(resumed) == events[3:]

@@ -5,10 +5,27 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from agentkit.server.errors import APIError, invalid
-from agentkit.server.plan import Call, Fail, Hosted, Planned, Raw, Say, Think, Turn
+from agentkit.server.plan import (
+    Abort,
+    Call,
+    Drop,
+    Fail,
+    Hold,
+    Hosted,
+    Malformed,
+    Pace,
+    Planned,
+    Raw,
+    Say,
+    Stall,
+    Think,
+    Turn,
+    Wait,
+)
 
 Step = list[Planned] | Fail
 
@@ -115,12 +132,53 @@ def _planned(item: Any, where: str) -> Planned:
             return _mcp_call(item)
         if kind == "code_interpreter_call":
             return Hosted("code_interpreter", options={"code": str(item["code"])})
+        if isinstance(kind, str) and kind in CONTROLS:
+            return CONTROLS[kind](item)
     except (KeyError, TypeError, ValueError) as exc:
         raise invalid(f"Output {where} is missing or has a bad field: {exc}.") from None
     raise invalid(
         f"Output {where} has type {kind!r}; expected message, function_call, reasoning, "
-        "image_generation_call, mcp_call, code_interpreter_call or raw."
+        "image_generation_call, mcp_call, code_interpreter_call, raw, or one of the controls "
+        "wait, pace, queued, error, drop, stall, malformed."
     )
+
+
+def _seconds(item: dict[str, Any], name: str = "seconds") -> float:
+    value = float(item[name])
+    if not 0 <= value <= MAX_SECONDS:
+        raise ValueError(f"'{name}' must be between 0 and {MAX_SECONDS}")
+    return value
+
+
+def _count(item: dict[str, Any]) -> int:
+    value = item["after"]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("'after' must be a whole number of events, 0 or more")
+    return value
+
+
+def _malformed(item: dict[str, Any]) -> Malformed:
+    body = str(item.get("body", "truncated"))
+    if body not in ("truncated", "html"):
+        raise ValueError("'body' must be 'truncated' or 'html'")
+    return Malformed(body)
+
+
+MAX_SECONDS = 3600.0
+CONTROLS: dict[str, Callable[[dict[str, Any]], Planned]] = {
+    "wait": lambda item: Wait(_seconds(item)),
+    "pace": lambda item: Pace(_seconds(item, "ms")),
+    "queued": lambda item: Hold(_seconds(item)),
+    "error": lambda item: Abort(
+        str(item.get("message", Abort.message)),
+        str(item.get("code", "server_error")),
+        str(item.get("error_type", "server_error")),
+    ),
+    "drop": lambda item: Drop(_count(item)),
+    "stall": lambda item: Stall(_count(item), _seconds(item)),
+    "malformed": _malformed,
+}
+"""Control steps over HTTP: `{"type": "wait", "seconds": 2}` and the like (docs/server.md)."""
 
 
 def _mcp_call(item: dict[str, Any]) -> Hosted:

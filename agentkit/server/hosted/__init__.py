@@ -9,17 +9,21 @@ no shared code beyond registering it in `HOSTED_TOOLS`:
 - `before_model`: output items made before the model runs (e.g. `mcp_list_tools`, or the call
   an approval allowed);
 - `auto_steps`: what the `auto` engine plans for it, given the user's latest words;
-- `execute`: runs a `Hosted` step the engine planned and returns its output items;
+- `execute`: runs a `Hosted` step the engine planned, streaming its items' events as the work
+  goes (`HostedContext.stream`: what precedes the work before it, the rest after), and returns
+  its output items;
 - `events`: the stream events of its output items;
 - `summarise`: how the `auto` engine quotes one of its result items in its answer;
-- `after_model` (optional): finishes the response's output once the model is done (e.g. the
-  code interpreter cites the container files a message links).
+- `approved_steps` (optional): steps to run before the model, once the response has started
+  (e.g. the MCP calls the client approved);
+- `annotate` (optional): finishes a message of the model before it is sent (e.g. the code
+  interpreter cites the container files it links).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -28,6 +32,25 @@ if TYPE_CHECKING:
 
 Item = dict[str, Any]
 Event = dict[str, Any]
+
+
+class Sender(Protocol):
+    """Where a response's events go (`agentkit.server.emitter.Emitter`)."""
+
+    obfuscate: bool
+
+    @property
+    def live(self) -> bool: ...
+
+    async def send(self, event: Event) -> None: ...
+
+
+class _Nobody:
+    obfuscate = False
+    live = False
+
+    async def send(self, event: Event) -> None:
+        return None
 
 
 @dataclass
@@ -41,6 +64,29 @@ class HostedContext:
     """This response's output items so far."""
     services: Mapping[str, Any]
     """Server-wide resources by name (e.g. the file store), set up by the app."""
+    sender: Sender = field(default_factory=_Nobody)
+    """Where the response's events go as they are made."""
+
+    @property
+    def index(self) -> int:
+        """The output index of the item a tool is making now."""
+        return len(self.output)
+
+    async def stream(
+        self, events: Iterable[Event], *, until: str | None = None, after: str | None = None
+    ) -> None:
+        """Send `events` of the item being made: up to and including the first of type `until`
+        (before the work), or those after the first of type `after` (once it is done)."""
+        if not self.sender.live:
+            return
+        sending = after is None
+        for event in events:
+            if sending:
+                await self.sender.send(event)
+            if event["type"] == until:
+                return
+            if event["type"] == after:
+                sending = True
 
 
 class HostedTool(Protocol):
@@ -97,12 +143,22 @@ def summary_of(item: Item) -> str | None:
     return None
 
 
-async def after_model(ctx: HostedContext) -> None:
-    """Run the optional `after_model` hook of each hosted tool the request enables."""
+def approved_steps(ctx: HostedContext) -> list[Hosted]:
+    """The steps the enabled hosted tools run before the model (e.g. approved MCP calls)."""
+    steps: list[Hosted] = []
     for tool in configured(ctx.request):
-        finish = getattr(tool, "after_model", None)
+        approved = getattr(tool, "approved_steps", None)
+        if approved is not None:
+            steps.extend(approved(ctx))
+    return steps
+
+
+def annotate(ctx: HostedContext, item: Item) -> None:
+    """Let each enabled hosted tool finish a model-made item before it is sent."""
+    for tool in configured(ctx.request):
+        finish = getattr(tool, "annotate", None)
         if finish is not None:
-            await finish(ctx)
+            finish(ctx, item)
 
 
 def _register_builtin() -> None:

@@ -51,6 +51,7 @@ FIELDS = frozenset(
      *CHOICES}
 )  # fmt: skip
 
+GENERATING = "response.image_generation_call.generating"
 _WORD = re.compile(r"[a-z]+")
 DRAW_WORDS = frozenset({"draw", "paint", "sketch", "illustrate"})
 MAKE_WORDS = frozenset({"generate", "create", "make", "render", "design", "produce"})
@@ -149,6 +150,9 @@ class ImageGenerationTool:
         width, height = (int(n) for n in size.split("x"))
         background = "transparent" if config["background"] == "transparent" else "opaque"
         references = _reference_images(ctx.items, ctx.services)
+        item_id = new_id("ig")
+        started = {"id": item_id, "type": "image_generation_call", "result": None}
+        await ctx.stream(_events(ctx.index, started), until=GENERATING)
         picture = await asyncio.to_thread(
             paint,
             prompt,
@@ -159,7 +163,7 @@ class ImageGenerationTool:
             references=references,
         )
         item: Item = {
-            "id": new_id("ig"),
+            "id": item_id,
             "type": "image_generation_call",
             "status": "completed",
             "background": background,
@@ -170,6 +174,7 @@ class ImageGenerationTool:
             "size": size,
         }
         _remember_partials(item["id"], int(config.get("partial_images", 0)))
+        await ctx.stream(_events(ctx.index, item), after=GENERATING)
         return [item]
 
     def events(self, index: int, item: Item, obfuscate: bool) -> Iterator[Event] | None:

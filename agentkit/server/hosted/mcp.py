@@ -50,6 +50,7 @@ log = logging.getLogger("agentkit.server.mcp")
 DEFAULT_TIMEOUT = 30.0
 TIMEOUT_SERVICE = "mcp_timeout"
 """The name under which the app gives the seconds an MCP operation may take."""
+ARGUMENTS_DONE = "response.mcp_call_arguments.done"
 REQUEST_TIMEOUT = -32001
 INVALID_PARAMS = -32602
 
@@ -79,7 +80,7 @@ class HostedMCP:
                 )
 
     async def before_model(self, ctx: HostedContext) -> list[Item]:
-        """Lists the servers the context has no current listing of, then runs approved calls."""
+        """Lists the servers the context has no current listing of (all at once)."""
         configs = _configs(ctx.request.tools)
         stale = [c for c in configs if _listing(ctx.items, c) is None]
         seconds = _timeout(ctx)
@@ -87,14 +88,19 @@ class HostedMCP:
         for outcome in listed:
             if isinstance(outcome, BaseException):
                 raise outcome  # the first failure, once every listing has ended
-        made: list[Item] = [o for o in listed if not isinstance(o, BaseException)]
+        return [o for o in listed if not isinstance(o, BaseException)]
+
+    def approved_steps(self, ctx: HostedContext) -> list[Hosted]:
+        """The calls approved in the context that have not run yet: they run before the model."""
+        from agentkit.server.plan import Hosted
+
+        configs = _configs(ctx.request.tools)
+        steps: list[Hosted] = []
         for request in _approved(ctx.items):
-            config = _config(configs, request["server_label"], "input")
-            items = ctx.items + made
-            made.append(
-                await _call(config, request["name"], request["arguments"], items, seconds, request)
-            )
-        return made
+            label = _config(configs, request["server_label"], "input").label
+            options = {"server_label": label, "approval_request_id": request["id"]}
+            steps.append(Hosted("mcp", request["name"], request["arguments"], options))
+        return steps
 
     def auto_steps(self, turn: Turn, text: str) -> list[Planned]:
         """Calls of the listed tools a word of whose name the user's latest message has."""
@@ -128,10 +134,20 @@ class HostedMCP:
         if label is None and len(configs) == 1:
             label = configs[0].label
         config = _config(configs, label, "tools")
+        approval = step.options.get("approval_request_id")
         tool = _listed(ctx.items, config, step.name)
-        if needs_approval(config, step.name, _read_only(tool)):
-            return [approval_request_item(config.label, step.name, step.arguments)]
-        return [await _call(config, step.name, step.arguments, ctx.items, _timeout(ctx))]
+        if approval is None and needs_approval(config, step.name, _read_only(tool)):
+            item = approval_request_item(config.label, step.name, step.arguments)
+            await ctx.stream(approval_request_events(ctx.index, item))
+            return [item]
+        item = call_item(config.label, step.name, step.arguments, approval)
+        # The call and its arguments go out before the server is called, the outcome after.
+        await ctx.stream(call_events(ctx.index, item, ctx.sender.obfuscate), until=ARGUMENTS_DONE)
+        output, error = await _outcome(config, step.name, step.arguments, ctx.items, _timeout(ctx))
+        item.update(status="failed" if error is not None else "completed", output=output)
+        item["error"] = error
+        await ctx.stream(call_events(ctx.index, item, ctx.sender.obfuscate), after=ARGUMENTS_DONE)
+        return [item]
 
     def events(self, index: int, item: Item, obfuscate: bool) -> Iterator[Event] | None:
         kind = item["type"]
@@ -289,25 +305,18 @@ def approval_request_item(label: str, name: str, arguments: str) -> Item:
     }
 
 
-async def _call(
-    config: MCPToolConfig,
-    name: str,
-    arguments: str,
-    items: list[Item],
-    seconds: float,
-    request: Item | None = None,
-) -> Item:
-    output, error = await _outcome(config, name, arguments, items, seconds)
+def call_item(label: str, name: str, arguments: str, approval_request_id: str | None) -> Item:
+    """An `mcp_call` item, in progress until its outcome is known."""
     return {
         "id": new_id("mcp"),
         "type": "mcp_call",
-        "status": "failed" if error is not None else "completed",
-        "approval_request_id": request["id"] if request is not None else None,
+        "status": "in_progress",
+        "approval_request_id": approval_request_id,
         "arguments": arguments,
-        "error": error,
+        "error": None,
         "name": name,
-        "output": output,
-        "server_label": config.label,
+        "output": None,
+        "server_label": label,
     }
 
 

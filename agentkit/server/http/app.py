@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import logging
@@ -11,17 +12,19 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from agentkit._ids import new_id
 from agentkit.server.config import ServerConfig, ServerState
 from agentkit.server.engines import ScriptedEngine
-from agentkit.server.errors import APIError, invalid, not_found
-from agentkit.server.generate import Draft, generate
+from agentkit.server.errors import APIError, invalid, invalid_type, not_found
+from agentkit.server.generate import Draft, Generation
 from agentkit.server.http import files_api
+from agentkit.server.http.delivery import EventStream, JSONAnswer, quiet_scripted_drops
 from agentkit.server.http.json import json_body, json_response, list_page
-from agentkit.server.http.sse import frame, numbered, response_events
+from agentkit.server.live import EventLog, replay
+from agentkit.server.producer import Producer
 from agentkit.server.protocol import azure
 from agentkit.server.protocol.context import build_context
 from agentkit.server.protocol.media import check_media
@@ -50,25 +53,64 @@ async def create_response(request: Request) -> Response:
     check_media(context.input, state.services)
     reasoning_model = is_reasoning_model(create.model, state.config.reasoning_models)
     draft = Draft.start(create, reasoning_model)
-    final = await generate(draft, context, state.engine, state.sealer, state.services)
-    in_progress = draft.body()
-    if state.config.azure:
-        in_progress = azure.with_content_filters(in_progress, None)
-        filters = azure.content_filters(final, context.items, len(context.input))
-        final = azure.with_content_filters(final, filters)
-    if create.store:
-        state.store.save(final, context.input)
-    if not create.stream:
-        return json_response(final)
-    events = numbered(response_events(in_progress, final, obfuscate=create.stream_obfuscation))
-    return StreamingResponse(
-        _frames(events), media_type="text/event-stream", headers=_sse_headers()
+    generation = Generation(draft, context, state.engine, state.sealer, state.services)
+    # What may still refuse the request runs first, so it is answered as an HTTP error.
+    await generation.prepare()
+    if create.background:
+        return _start_background(state, generation)
+    if create.stream:
+        return _stream(state, generation)
+    producer = _producer(state, generation, None)
+    final = await producer.produce(raise_errors=True)
+    return _json(final, producer.controls)
+
+
+def _producer(state: ServerState, generation: Generation, log: EventLog | None) -> Producer:
+    config = state.config
+    return Producer(generation, state.store, log, azure=config.azure, pace_ms=config.pace_ms)
+
+
+def _start_background(state: ServerState, generation: Generation) -> Response:
+    stream = generation.request.stream
+    producer = _producer(state, generation, state.background.log(generation.draft.id, stream))
+    state.background.start(producer)
+    if producer.log is None:
+        return _json(producer.snapshot(), producer.controls)
+    # The client that started it only reads: going away leaves the response running.
+    return EventStream(producer.log.follow(), faults=producer.controls, headers=_sse_headers())
+
+
+def _stream(state: ServerState, generation: Generation) -> Response:
+    producer = _producer(state, generation, EventLog())
+    producer.announce()
+    task = asyncio.create_task(producer.produce())
+    _keep(state, task)
+    if generation.request.store:  # retrievable while it runs, as on the service
+        state.streams[producer.id] = producer
+        task.add_done_callback(lambda _: state.streams.pop(producer.id, None))
+    # A synchronous response lives as long as its connection, as on the service.
+    return EventStream(
+        producer.log.follow() if producer.log else replay([]),
+        faults=producer.controls,
+        on_disconnect=lambda: _stop(task),
+        headers=_sse_headers(),
     )
 
 
-async def _frames(events: Any) -> AsyncIterator[bytes]:
-    for event in events:
-        yield frame(event)
+def _stop(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+
+
+def _keep(state: ServerState, task: asyncio.Task[Any]) -> None:
+    """Hold a reference to a response's task until it ends (the loop keeps only weak ones)."""
+    state.tasks.add(task)
+    task.add_done_callback(state.tasks.discard)
+
+
+def _json(body: dict[str, Any], faults: Any) -> Response:
+    if faults():
+        return JSONAnswer(body, faults=faults)
+    return json_response(body)
 
 
 def _sse_headers() -> dict[str, str]:
@@ -77,26 +119,75 @@ def _sse_headers() -> dict[str, str]:
 
 async def retrieve_response(request: Request) -> Response:
     state: ServerState = request.app.state.server
-    if request.query_params.get("stream") in ("true", "1", "True"):
+    if _flag(request.query_params.get("stream")):
+        return _resume(state, request)
+    response_id = request.path_params["response_id"]
+    running = state.background.running(response_id) or state.streams.get(response_id)
+    if running is not None:
+        return json_response(running.snapshot())
+    return json_response(_stored(state, request).body)
+
+
+def _resume(state: ServerState, request: Request) -> Response:
+    """The events after `starting_after`, then live ones until the response ends."""
+    response_id = request.path_params["response_id"]
+    after = _starting_after(request.query_params.get("starting_after"))
+    record = state.background.record(response_id)
+    if record is None:
+        _stored(state, request)
         raise invalid(
             "Streaming a stored response is only possible for responses created with "
             "background=true.",
             "stream",
         )
-    return json_response(_stored(state, request).body)
+    if not record.stream:
+        raise invalid(
+            "This response cannot be streamed because it was not created with stream=true.",
+            "stream",
+        )
+    obfuscation = request.query_params.get("include_obfuscation")
+    return EventStream(
+        state.background.follow(response_id, after),
+        strip_obfuscation=obfuscation is not None and not _flag(obfuscation),
+        headers=_sse_headers(),
+    )
+
+
+def _flag(value: str | None) -> bool:
+    return value in ("true", "1", "True")
+
+
+def _starting_after(raw: str | None) -> int:
+    if raw is None:
+        return -1
+    try:
+        return int(raw)
+    except ValueError:
+        raise invalid_type("starting_after", "an integer", raw) from None
 
 
 async def delete_response(request: Request) -> Response:
     state: ServerState = request.app.state.server
+    response_id = request.path_params["response_id"]
+    await state.background.cancel(response_id)
     record = _stored(state, request)
     state.store.delete(record.id)
+    state.background.delete(record.id)
     return json_response({"id": record.id, "object": "response", "deleted": True})
 
 
 async def cancel_response(request: Request) -> Response:
+    """Stop a background response; idempotent. Others are refused, as the service does."""
     state: ServerState = request.app.state.server
-    _stored(state, request)
-    raise invalid("Cannot cancel a synchronous response.")
+    cancelled = await state.background.cancel(request.path_params["response_id"])
+    if cancelled is not None:
+        return json_response(cancelled)
+    body = _stored(state, request).body
+    if not body.get("background"):
+        raise invalid("Cannot cancel a synchronous response.")
+    if body["status"] != "cancelled":
+        raise invalid(f"Cannot cancel a {body['status']} response.")
+    return json_response(body)
 
 
 async def list_input_items(request: Request) -> Response:
@@ -221,10 +312,16 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
     """The Responses API as an ASGI app; `app.state.server` holds its state."""
     config = config or ServerConfig()
     state = ServerState.open(config)
+    quiet_scripted_drops()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        await state.background.shutdown()
+        for task in list(state.tasks):
+            task.cancel()
+        if state.tasks:
+            await asyncio.wait(list(state.tasks))
         state.close()
 
     app = Starlette(

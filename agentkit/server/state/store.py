@@ -32,6 +32,16 @@ CREATE INDEX IF NOT EXISTS items_by_response ON items (response_id);
 CACHE_SIZE = 2048
 
 
+def open_database(path: str) -> sqlite3.Connection:
+    """An autocommit connection to a WAL database file (its folder made), or to `:memory:`."""
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
 @dataclass(frozen=True)
 class StoredResponse:
     """A stored response: its public body, the input items it was given, and its parent."""
@@ -52,14 +62,10 @@ class Store:
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db = open_database(self.path)
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, StoredResponse] = OrderedDict()
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
 
     def close(self) -> None:

@@ -287,6 +287,13 @@ class Containers:
             changed = self._sync(record)
         return RunResult(execution, changed)
 
+    def interrupt(self, container_id: str) -> None:
+        """Stop the cell running in a container now (its session restarts on the next call)."""
+        with self._lock:
+            kernel = self._kernels.get(container_id)
+        if kernel is not None:
+            kernel.interrupt()
+
     def _kernel(self, record: ContainerRecord) -> Kernel:
         with self._lock:
             kernel = self._kernels.get(record.id)

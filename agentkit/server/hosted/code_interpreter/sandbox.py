@@ -147,6 +147,12 @@ class Kernel:
         with self._lock:
             self._stop()
 
+    def interrupt(self) -> None:
+        """Kill the running cell's session from another thread; `run` then reports it failed."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            _end(process, graceful=self.isolation == "namespaces")
+
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None

@@ -45,6 +45,7 @@ _FENCED = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)```", re.DOTALL | r
 _LINK = re.compile(r"sandbox:" + re.escape(DATA_PATH) + r"/[^\s)\]\"'<>]+")
 _PIECE = re.compile(r"\s*\S{1,6}|\s+")
 SNIPPET = 200
+INTERPRETING = "response.code_interpreter_call.interpreting"
 
 
 @dataclass(frozen=True)
@@ -126,28 +127,32 @@ class CodeInterpreterTool:
             raise invalid("A code_interpreter call needs the code to run.", "tools")
         containers: Containers = ctx.services["containers"]
         container_id = await asyncio.to_thread(_container_for, ctx, containers)
-        result = await asyncio.to_thread(containers.run, container_id, code)
         item: Item = {
             "id": new_id("ci"),
             "type": CALL,
-            "status": "failed" if result.execution.failed else "completed",
+            "status": "in_progress",
             "code": code,
             "container_id": container_id,
-            "outputs": _outputs(result) if OUTPUTS in ctx.request.include else None,
+            "outputs": None,
         }
+        # The code and `interpreting` go out before the cell runs, the results once it ends.
+        await ctx.stream(_events(ctx.index, item, ctx.sender.obfuscate), until=INTERPRETING)
+        result = await _run(containers, container_id, code)
+        item["status"] = "failed" if result.execution.failed else "completed"
+        item["outputs"] = _outputs(result) if OUTPUTS in ctx.request.include else None
         _remember(item["id"], result)
+        await ctx.stream(_events(ctx.index, item, ctx.sender.obfuscate), after=INTERPRETING)
         return [item]
 
-    async def after_model(self, ctx: HostedContext) -> None:
-        """Cite the container files the response's messages link (`sandbox:/mnt/data/…`)."""
-        containers: Containers = ctx.services["containers"]
-        container_id: str | None = None
-        first_output = len(ctx.items) - len(ctx.output)
-        for position, item in enumerate(ctx.items):
-            if item["type"] == CALL:
-                container_id = item.get("container_id")
-            elif position >= first_output and container_id and item["type"] == "message":
-                _cite(item, container_id, containers)
+    def annotate(self, ctx: HostedContext, item: Item) -> None:
+        """Cite the container files a message links (`sandbox:/mnt/data/…`)."""
+        if item["type"] != "message":
+            return
+        container_id = next(
+            (i.get("container_id") for i in reversed(ctx.items) if i["type"] == CALL), None
+        )
+        if container_id:
+            _cite(item, container_id, ctx.services["containers"])
 
     # --- the stream and the summary --------------------------------------------------------
 
@@ -253,6 +258,17 @@ def _input_file_ids(items: list[Item]) -> list[str]:
 
 
 # --- items and events ----------------------------------------------------------------------------
+
+
+async def _run(containers: Containers, container_id: str, code: str) -> RunResult:
+    """Run a cell in a worker thread; a cancelled response interrupts the cell, not just waits."""
+    running = asyncio.ensure_future(asyncio.to_thread(containers.run, container_id, code))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        containers.interrupt(container_id)
+        await asyncio.wait({running})  # the cell's thread is done before the response ends
+        raise
 
 
 def _outputs(result: RunResult) -> list[Item]:
