@@ -41,21 +41,24 @@ class Heartbeat:
             activity.heartbeat(details)
 
     @contextlib.asynccontextmanager
-    async def running(self, *, now: bool = True) -> AsyncIterator[Heartbeat]:
-        """Beat every third of the heartbeat timeout until the block ends, from now or from
-        `start()`: the first beat is the one Temporal does not delay, so a call whose details
-        matter (a background response's id) starts beating when they are known."""
+    async def running(self, *, timer: bool = True) -> AsyncIterator[Heartbeat]:
+        """Beat every third of the heartbeat timeout while the block runs, the first time
+        that long from now (a short activity never beats), or from `start()` when not `timer`."""
         try:
-            if now:
-                self.start()
+            if timer:
+                self._start_timer()
             yield self
         finally:
             if self._ticking is not None:
                 self._ticking.cancel()
 
     def start(self) -> None:
-        """Beat now, then from the timer (once started, further calls only beat)."""
+        """Beat now — the one beat Temporal never delays, for details that matter at once (a
+        background response's id) — and from the timer after that."""
         self.beat()
+        self._start_timer()
+
+    def _start_timer(self) -> None:
         if self._ticking is None and self.interval is not None:
             self._ticking = asyncio.create_task(self._tick(self.interval))
 

@@ -55,7 +55,9 @@ class ModelActivityCall:
             )
         if guarded:
             self.sent = True
-        async with self.heartbeat.running(now=not self.background or self.attachment is not None):
+            self.heartbeat.beat()  # before sending: a retried attempt must know it may have run
+        # A new background call starts beating once attached (its first beat carries the id).
+        async with self.heartbeat.running(timer=not self.background or self.attachment is not None):
             try:
                 return await self._respond()
             except Exception as error:

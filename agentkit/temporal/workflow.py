@@ -8,6 +8,10 @@ app's stateless HTTP handler); the last decision resumes the run and answers wit
 outcome. Updates that would change nothing are refused by validators, before they are
 written to history. The workflow continues as new when Temporal suggests it (or every
 `turns_per_run` turns), carrying the conversation, never while a run is paused.
+
+It runs outside Temporal's sandbox: everything it runs is agentkit's own deterministic code or
+the registered agents' (which live outside the sandbox anyway), so the sandbox would protect
+nothing and cost a fresh module import per workflow run.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any, Literal
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from agentkit.errors import RunError, ToolError
+from agentkit.errors import ConfigurationError, RunError, ToolError
 from agentkit.model.usage import Usage
 from agentkit.run.approvals import ApprovalRequest
 from agentkit.run.conversation import Conversation, Item
@@ -35,7 +39,7 @@ def register(agents: Iterable[TemporalAgent[Any]]) -> None:
     for agent in agents:
         known = _agents.setdefault(agent.name, agent)
         if known is not agent and known.agent is not agent.agent:
-            raise ValueError(f"two different agents are registered as {agent.name!r}")
+            raise ConfigurationError(f"two different agents are registered as {agent.name!r}")
 
 
 @dataclass
@@ -87,7 +91,7 @@ class TurnResult:
     usage: Usage = field(default_factory=Usage)
 
 
-@workflow.defn(name="agentkit.AgentWorkflow")
+@workflow.defn(name="agentkit.AgentWorkflow", sandboxed=False)
 class AgentWorkflow:
     """A conversation with one agent: `turn` per message, `decide` per approval, `end` to stop."""
 

@@ -120,9 +120,7 @@ async def test_a_retried_attempt_reattaches_to_the_response_instead_of_creating_
     assert [(r.method, r.path, r.query) for r in server.received] == [
         ("GET", "/v1/responses/resp_bg", "stream=true&starting_after=4")
     ]
-    assert attempt.beats[0] == (
-        {"attachment": {"response_id": "resp_bg", "sequence": 4, "streamed": True}},
-    )
+    assert attempt.beats == []  # a quick call: the last attempt's details still stand
 
 
 async def test_while_a_stream_is_silent_the_timer_heartbeats_how_far_it_got(
