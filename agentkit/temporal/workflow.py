@@ -16,7 +16,7 @@ nothing and cost a fresh module import per workflow run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -136,19 +136,14 @@ class AgentWorkflow:
     @workflow.update
     async def turn(self, turn: Turn) -> TurnResult:
         """Run the agent on one user message."""
-        self.running = True
-        try:
-            result = await self.agent.run(
+        return await self._answer(
+            self.agent.run(
                 turn.input,
                 conversation=self._conversation,
                 context=self.context,
                 max_turns=self.start.max_turns,
             )
-        except (RunError, ToolError) as error:
-            raise _failed(error) from None
-        finally:
-            self.running = False
-        return self._settled(result)
+        )
 
     @turn.validator
     def _check_turn(self, turn: Turn) -> None:
@@ -173,16 +168,10 @@ class AgentWorkflow:
             state.reject(decision.approval_id, decision.reason)
         if state.pending_approvals:
             return TurnResult("paused", pending_approvals=state.pending_approvals)
-        self.paused, self.running = None, True
-        try:
-            result = await self.agent.resume(
-                state, context=self.context, max_turns=self.start.max_turns
-            )
-        except (RunError, ToolError) as error:
-            raise _failed(error) from None
-        finally:
-            self.running = False
-        return self._settled(result)
+        self.paused = None
+        return await self._answer(
+            self.agent.resume(state, context=self.context, max_turns=self.start.max_turns)
+        )
 
     @decide.validator
     def _check_decision(self, decision: ApprovalDecision) -> None:
@@ -211,6 +200,17 @@ class AgentWorkflow:
     def end(self) -> None:
         """End the conversation: the workflow returns it once running updates finish."""
         self.ended = True
+
+    async def _answer(self, run: Coroutine[Any, Any, RunResult[Any]]) -> TurnResult:
+        """Run (one at a time); a failed run fails the update with its state."""
+        self.running = True  # before the first await: the next update's validator sees it
+        try:
+            result = await run
+        except (RunError, ToolError) as error:
+            raise _failed(error) from None
+        finally:
+            self.running = False
+        return self._settled(result)
 
     def _settled(self, result: RunResult[Any]) -> TurnResult:
         if result.paused:

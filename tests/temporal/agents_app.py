@@ -2,8 +2,8 @@
 in a `WorkerProcess` that a test SIGKILLs).
 
 The model is whatever `AGENTKIT_BASE_URL` points at (a scripted local server); tools append one
-line per effect to `EFFECTS_FILE`, keyed by the call's idempotency key, and `slow` waits to be
-killed when `CRASH_HOLD` is set. The hosted MCP server of `librarian` comes from
+line per effect to `EFFECTS_FILE`, keyed by the call's idempotency key, and `slow` (which says
+which process started it) waits to be killed when `CRASH_HOLD` is set. The hosted MCP server of `librarian` comes from
 `FILES_MCP_URL` / `FILES_MCP_TOKEN`, read at import (only the processes that use it set them).
 """
 
@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+# The tools of the checkpoint crash tests: one effect per idempotency key, in $EFFECTS_FILE.
+from durability.crash_worker import _apply, effects_file, record
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
@@ -34,28 +36,9 @@ QUICK = ActivityConfig(heartbeat_timeout=HEARTBEAT, retry_policy=QUICK_RETRY)
 NOTES_TOKEN = os.environ.get("NOTES_TOKEN", "notes-token-that-stays-in-the-worker")
 
 
-def effects_file() -> Path:
-    return Path(os.environ["EFFECTS_FILE"])
-
-
 def effects() -> list[str]:
     path = effects_file()
     return path.read_text().splitlines() if path.exists() else []
-
-
-def _apply(tag: str, key: str) -> str:
-    """Append the effect once per idempotency key (a tool that deduplicates its side effect)."""
-    if f"{tag} {key}" in effects():
-        return f"{tag} was already recorded"
-    with effects_file().open("a") as file:
-        file.write(f"{tag} {key}\n")
-    return f"recorded {tag}"
-
-
-@tool
-def record(ctx: RunContext[None], tag: str) -> str:
-    """Record a tag."""
-    return _apply(tag, ctx.idempotency_key)
 
 
 @tool

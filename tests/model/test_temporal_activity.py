@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 
 import openai
 import pytest
-from model._scripted import Reply, ScriptedServer, background_events, error_json, response_json
 from temporalio.activity import ActivityCancellationDetails
 from temporalio.api.failure.v1 import Failure
 from temporalio.converter import DataConverter
@@ -28,30 +26,12 @@ from agentkit.temporal import TemporalAgent
 from agentkit.temporal.failures import describe, model_failure, raised_again
 from agentkit.temporal.payloads import ModelCall
 
+from ._scripted import Reply, ScriptedServer, background_events, error_json, response_json
+
 BODY: dict[str, Any] = {"model": "gpt-test", "input": "Hi"}
 MCP = {"type": "mcp", "server_label": "mail", "server_url": "https://mail.example/mcp"}
 HOSTED_BODY: dict[str, Any] = {**BODY, "tools": [MCP]}
 TOKEN = "Bearer mail-token-0123456789"
-
-
-@pytest.fixture(scope="module")
-def scripted_server() -> Iterator[ScriptedServer]:
-    server = ScriptedServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def server(scripted_server: ScriptedServer) -> ScriptedServer:
-    scripted_server.script()
-    return scripted_server
-
-
-@pytest.fixture
-async def client(server: ScriptedServer) -> AsyncIterator[openai.AsyncOpenAI]:
-    async with openai.AsyncOpenAI(base_url=f"{server.url}/v1", api_key="k") as opened:
-        yield opened
 
 
 def worker(client: openai.AsyncOpenAI, **options: Any) -> TemporalAgent[Any]:
