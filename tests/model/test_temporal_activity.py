@@ -225,7 +225,7 @@ async def test_cancelling_the_activity_cancels_the_response_only_when_the_workfl
     ):
         events = background_events("slow")
         server.script(
-            Reply(events=events[:3], stall_after=3, stall=5), Reply(json=events[-1]["response"])
+            Reply(events=events, stall_after=3, stall=5), Reply(json=events[-1]["response"])
         )
         attempt = Attempt()
         task = asyncio.create_task(attempt.call(worker(client, background=Background()), BODY))
