@@ -24,7 +24,7 @@ from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
 from temporalio.workflow import ActivityConfig
 
-from agentkit import Agent, MCPServerStdio, RemoteMCP, RunContext, tool
+from agentkit import Agent, CodeInterpreter, MCPServerStdio, RemoteMCP, RunContext, tool
 from agentkit.temporal import AgentkitPlugin, TemporalAgent
 
 QUICK_RETRY = RetryPolicy(
@@ -116,7 +116,10 @@ librarian = TemporalAgent(
     name="librarian",
 )
 clerk = TemporalAgent(Agent(model="gpt-4o", tools=[price]), name="clerk", deps_type=Shop)
-AGENTS = [assistant, researcher, reasoner, notetaker, librarian, clerk]
+analyst = TemporalAgent(
+    Agent(model="gpt-4.1", tools=[CodeInterpreter()], store=False), name="analyst"
+)
+AGENTS = [assistant, researcher, reasoner, notetaker, librarian, clerk, analyst]
 
 
 @workflow.defn

@@ -15,7 +15,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from agentkit.server import LocalServer
-from agentkit.server.plan import Call, Say, Think
+from agentkit.server.plan import Call, Hosted, Say, Think
 from agentkit.temporal import (
     AgentWorkflow,
     AgentWorkflowInput,
@@ -173,6 +173,31 @@ async def test_stateless_runs_carry_encrypted_reasoning_in_the_workflow(
     kept = [i for i in transcript.items if i["type"] == "reasoning"]
     assert kept[:2] == reasoning and all(i["encrypted_content"] for i in kept)
     await replay(await agents_client.get_workflow_handle(chat).fetch_history())
+
+
+async def test_a_stateless_conversation_keeps_its_code_interpreter_container(
+    agents_client: Client, task_queue: str, model: LocalServer
+) -> None:
+    model.scripted.queue(
+        Hosted("code_interpreter", options={"code": "secret = 'kept'"}),
+        Say("Stored."),
+        Hosted("code_interpreter", options={"code": "print(secret)"}),
+        Say("Printed."),
+    )
+    conversations, chat = chats(agents_client, task_queue, agent="analyst"), conversation_id()
+
+    await conversations.send(chat, "store a secret")
+    await conversations.send(chat, "print it")
+
+    calls = [
+        i for i in (await conversations.conversation(chat)).items
+        if i["type"] == "code_interpreter_call"
+    ]  # fmt: skip
+    assert len(calls) == 2 and calls[0]["container_id"] == calls[1]["container_id"]
+    second = model.requests[1]
+    assert second["store"] is False and "previous_response_id" not in second
+    [tool] = second["tools"]
+    assert tool["container"] == calls[0]["container_id"]  # pinned from the workflow's state
 
 
 async def test_a_client_side_mcp_tool_runs_as_an_activity(
