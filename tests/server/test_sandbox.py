@@ -156,7 +156,10 @@ def test_output_printed_before_a_timeout_is_kept(kernel: Kernel):
 
 
 def test_unbounded_allocation_fails_inside_the_session(kernel: Kernel):
-    result = kernel.run("hoard = []\nwhile True:\n    hoard.append(bytearray(10**7))")
+    # `bytes(n)` takes fresh zeroed pages from calloc without writing them: the loop reaches
+    # RLIMIT_AS in milliseconds. `bytearray(n)` writes every byte, and writing 512 MiB could
+    # take longer than the cell's 2 s timeout on a loaded machine, which then ended the cell.
+    result = kernel.run("hoard = []\nwhile True:\n    hoard.append(bytes(10**7))")
     assert result.failed is None
     assert result.logs.endswith("MemoryError\n")
     assert kernel.run("del hoard\n'fine'").logs == "'fine'\n"
