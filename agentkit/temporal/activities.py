@@ -95,11 +95,16 @@ class WorkerSide:
             tool = tools.get(call.tool)
             if tool is None:
                 return unknown_tool_output(call.tool, tools)
-            deps = self.typed(call.context)
-            ctx = RunContext(deps, turn=call.turn, model=call.model, run_id=call.run_id)
+            ctx = RunContext(
+                self.typed(call.context),
+                turn=call.turn,
+                model=call.model,
+                run_id=call.run_id,  # the workflow's: the same key whichever attempt runs it
+                call_id=call.call_id,
+            )
             item = {"call_id": call.call_id, "arguments": call.arguments}
             try:
-                return await run_tool(tool, replace(ctx, call_id=call.call_id), item)
+                return await run_tool(tool, ctx, item)
             except ToolError as error:
                 raise tool_failure(error) from None
 

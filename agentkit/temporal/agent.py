@@ -146,10 +146,13 @@ class TemporalAgent(Generic[OutputT]):
     async def _mcp_tools(self) -> dict[str, FunctionTool]:
         if not any(isinstance(t, MCPServer) for t in self.agent.tools):
             return {}
+        options = MCP_ACTIVITY
+        if self.tool_activity.get("task_queue"):  # listed where the tools will run
+            options = ActivityConfig(**{**options, "task_queue": self.tool_activity["task_queue"]})
         listed = await workflow.execute_activity(
             self.names.mcp_tools,
             result_type=list[mcp.Described],
-            **_summarised(MCP_ACTIVITY, f"{self.name}: list MCP tools"),
+            **_summarised(options, f"{self.name}: list MCP tools"),
         )
         return mcp.stand_ins(listed)
 
