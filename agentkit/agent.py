@@ -309,7 +309,7 @@ class Agent(Generic[OutputT]):
         *,
         stream: bool = False,
     ) -> AsyncGenerator[RunEvent, None]:
-        async with self._mcp.tools() as mcp_tools:
+        async with self.mcp_tools() as mcp_tools:
             started = time.time()
             setup = self.setup(mcp_tools, context, max_turns, stream=stream)
             start = Start(input, conversation, run_id, self._tools_hash)
@@ -354,6 +354,11 @@ class Agent(Generic[OutputT]):
             tools_hash=self._tools_hash,
             containers=_container_keeper(self.tools),
         )
+
+    def mcp_tools(self) -> contextlib.AbstractAsyncContextManager[dict[str, FunctionTool]]:
+        """The tools of the agent's MCP servers, by name: over the `async with agent:` block's
+        sessions, else over sessions just for this block."""
+        return self._mcp.tools()
 
     def model_caller(self, *, stream: bool = False) -> ModelCaller:
         """Model calls over this agent's client, as its settings say (streamed for

@@ -133,6 +133,20 @@ EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
         "notes today, add_note is off), so it did not run.",
         "notes: ['buy milk']",
     ],
+    "temporal_approval.py": [
+        re.compile(LOCAL),
+        "status: paused",
+        "  waiting for approval: send_invoice{'customer': 'Ada', 'amount': 120}",
+        "invoices sent so far: []",
+        re.compile(
+            r"approved call_\w+ from process \d+; assistant: Here is what the tools returned: "
+            r"send_invoice returned invoice sent to Ada\."
+        ),
+        "invoices sent: ['Ada: 120 EUR']",
+        'assistant: You said: "Thank you!". Earlier in this conversation you sent 1 message, '
+        'starting with "Please send the invoice to Ada for 120 EUR".',
+        "API key in the workflow history: False",
+    ],
     "azure.py": [
         "Run an agent on Azure OpenAI: three environment variables, no code changes.",
         "    export AZURE_OPENAI_ENDPOINT=https://YOUR-RESOURCE.openai.azure.com",

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentkit.errors import UserError
+from agentkit.run.versioned import versioned
 
 Item = dict[str, Any]
 CONVERSATION_FORMAT = 1
 
 
+@versioned  # pydantic (a Temporal payload, say) writes it as `to_dict` does
 @dataclass
 class Conversation:
     """The transcript of an exchange, by value, and what the service already holds of it.

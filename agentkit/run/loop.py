@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,10 @@ async def no_checkpoint(state: RunState) -> None:
     """Runs without a checkpoint store keep their state in memory only."""
 
 
+def random_id() -> str:
+    return uuid.uuid4().hex
+
+
 @dataclass(frozen=True)
 class RunSetup:
     """Everything a run needs besides its state, resolved by the Agent."""
@@ -89,6 +94,8 @@ class RunSetup:
     """Keeps the code interpreter's container across turns (None: no code interpreter)."""
     tool_runner: ToolRunner = run_tool
     checkpoint: Checkpoint = no_checkpoint
+    new_id: Callable[[], str] = random_id
+    """Makes the ids a run stops with (deterministic ones inside a Temporal workflow)."""
 
 
 async def iterate(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
@@ -114,7 +121,7 @@ async def iterate(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
 async def _stop(setup: RunSetup, state: RunState, status: Status) -> None:
     if state.in_flight is not None and state.in_flight.ended:
         state.in_flight = None  # failed or cancelled on the service: nothing to reattach to
-    state.stop(status)
+    state.stop(status, setup.new_id())
     await setup.checkpoint(state)
 
 
@@ -215,7 +222,7 @@ async def _settle(
         assert entry.decision is not None
         yield ApprovalDecided(entry.request, entry.decision)
     if state.pending_approvals:
-        state.pause(setup.tools_hash)
+        state.pause(setup.tools_hash, setup.new_id())
         await setup.checkpoint(state)
         log.info("Run %s paused for %d approvals.", state.run_id, len(state.pending_approvals))
         yield FinalResult(result(state, "", None))

@@ -20,6 +20,7 @@ from agentkit.run.approvals import (
     unanswered_calls,
 )
 from agentkit.run.conversation import Conversation, Item
+from agentkit.run.versioned import versioned
 
 RUN_STATE_FORMAT = 3
 """Format 3 added the in-flight background response, the turn's finished tool outputs and the
@@ -31,6 +32,7 @@ RESUMABLE = ("paused", "failed", "cancelled")
 """What a `RunState` given to `Agent.resume` may be (a checkpointed `running` one too)."""
 
 
+@versioned  # pydantic (a Temporal payload, say) writes it as `to_dict` does
 @dataclass
 class RunState:
     """A run in progress: the conversation, where this run's items start, and its counters.
@@ -107,12 +109,13 @@ class RunState:
         known = ", ".join(p.request.id for p in self.approvals)
         raise UserError(f"This run has no approval request {approval_id!r} (it has: {known}).")
 
-    def claim(self, tools_hash: str) -> RunState:
+    def claim(self, tools_hash: str, *, guard: bool = True) -> RunState:
         """A copy of this stopped state to resume; this one is marked resumed.
 
         Raises `ResumeError` when it is not paused, failed or cancelled, was resumed already
-        (by this object, or in this process from the same JSON), or — with approvals decided —
-        the agent's tools are not the ones it paused with.
+        (by this object, or — with `guard` — in this process from the same JSON), or, with
+        approvals decided, the agent's tools are not the ones it paused with. A Temporal
+        workflow passes `guard=False`: it owns its run, and replaying it claims it again.
         """
         if self.status == "resumed":
             raise ResumeError("This run state was already resumed; a stopped run resumes once.")
@@ -127,7 +130,7 @@ class RunState:
                 "removed or changed); refusing to resume, since the approvals were given for "
                 "the old tools."
             )
-        if not claim_pause(self.pause_id):
+        if guard and not claim_pause(self.pause_id):
             self.status = "resumed"
             raise ResumeError("This run state was already resumed; a stopped run resumes once.")
         copy = RunState.from_dict(self.to_dict())
@@ -140,14 +143,15 @@ class RunState:
             release_pause(self.pause_id)
             self.status = status
 
-    def pause(self, tools_hash: str) -> None:
-        self.stop("paused")
+    def pause(self, tools_hash: str, stop_id: str | None = None) -> None:
+        self.stop("paused", stop_id)
         self.tools_hash = tools_hash
 
-    def stop(self, status: Status) -> None:
-        """End this run's stretch as `status`; a new stop id lets it be resumed once."""
+    def stop(self, status: Status, stop_id: str | None = None) -> None:
+        """End this run's stretch as `status`; a new stop id (`stop_id`, else a random one)
+        lets it be resumed once."""
         self.status = status
-        self.pause_id = uuid.uuid4().hex
+        self.pause_id = stop_id or uuid.uuid4().hex
 
     @property
     def mid_turn(self) -> bool:
