@@ -49,9 +49,15 @@ async def create_response(request: Request) -> Response:
     if state.config.azure:
         body = azure.adapt_request(body, request.headers)
     create = parse_create_request(body)
-    context = build_context(state.store, state.sealer, create.input, create.previous_response_id)
-    check_media(context.input, state.services)
     reasoning_model = is_reasoning_model(create.model, state.config.reasoning_models)
+    context = build_context(
+        state.store,
+        state.sealer,
+        create.input,
+        create.previous_response_id,
+        reasoning_model=reasoning_model,
+    )
+    check_media(context.input, state.services)
     draft = Draft.start(create, reasoning_model)
     generation = Generation(draft, context, state.engine, state.sealer, state.services)
     # What may still refuse the request runs first, so it is answered as an HTTP error.
