@@ -172,7 +172,7 @@ class Agent(Generic[OutputT]):
         object.__setattr__(self, "_mcp", MCPServers(servers, reserved=by_name))
         object.__setattr__(self, "_output", output)
         object.__setattr__(self, "_plan", plan)
-        object.__setattr__(self, "_tools_hash", fingerprint(params))
+        object.__setattr__(self, "_tools_hash", _team_hash(self, fingerprint(params)))
         background = self.background
         object.__setattr__(
             self, "_background", Background() if background is True else background or None
@@ -450,7 +450,8 @@ class Agent(Generic[OutputT]):
         async def make(agent: Agent[Any]) -> RunSetup:
             tools = await stack.enter_async_context(agent._mcp.tools())
             turns = max_turns or self.max_turns
-            return agent.setup(tools, context, turns, stream=stream, observer=observer, team=team)
+            setup = agent.setup(tools, context, turns, stream=stream, observer=observer, team=team)
+            return replace(setup, tools_hash=self._tools_hash)  # approvals are for the team's
 
         team = Team(Team.reachable(self), make)
         return team
@@ -557,6 +558,18 @@ def finished_result(state: RunState, output: OutputSpec) -> RunResult[Any]:
             break
     text = output_text(last[::-1])
     return result(state, text, output.parse(text))
+
+
+def _team_hash(agent: Agent[Any], own: str) -> str:
+    """A hash of the tools of every agent `agent` can hand over to, and its own (`own`): a
+    paused run resumes only with the tools its approvals were given for."""
+    if not agent.handoffs_by_tool:
+        return own
+    team = Team.reachable(agent)
+    return fingerprint(
+        [{"type": "agent", "name": name, "tools": own if a is agent else a._tools_hash}
+         for name, a in sorted(team.items())]  # fmt: skip
+    )
 
 
 def _endpoint(client: openai.AsyncOpenAI) -> tuple[str, str | None, int | None]:
