@@ -567,8 +567,10 @@ def _team_hash(agent: Agent[Any], own: str) -> str:
         return own
     team = Team.reachable(agent)
     return fingerprint(
-        [{"type": "agent", "name": name, "tools": own if a is agent else a._tools_hash}
-         for name, a in sorted(team.items())]  # fmt: skip
+        [
+            {"type": "agent", "name": name, "tools": own if a is agent else a._tools_hash}
+            for name, a in sorted(team.items())
+        ]  # fmt: skip
     )
 
 

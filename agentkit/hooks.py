@@ -21,7 +21,8 @@ class RunHooks:
     """What a run tells at each step. `agent` is the name of the agent answering then."""
 
     async def on_run_start(self, ctx: RunContext[Any], agent: str) -> None:
-        """A run started, or a stopped one resumed (`ctx.run_id` says which run)."""
+        """A run started, or a stopped one resumed (`ctx.run_id` says which run); `agent` is
+        the agent it was started or resumed with."""
 
     async def on_run_end(
         self, ctx: RunContext[Any], result: RunResult[Any] | None, error: BaseException | None

@@ -221,21 +221,21 @@ class Observer:
         ctx = self.context(body["model"])
         if self.hooks is not None:
             await self.hooks.on_model_start(ctx, agent, body)
-        error: BaseException | None = None
         try:
             events = caller(body, attachment=attachment, on_attach=on_attach)
             async with contextlib.aclosing(cast(AsyncGenerator[Any, None], events)):
                 async for item in events:
-                    if isinstance(item, Finished):
+                    if isinstance(item, Finished):  # the run may not ask for more: end here
                         self._response(span, item.body)
+                        _end(span, None)
+                        span = None
                         if self.hooks is not None:
                             await self.hooks.on_model_end(ctx, agent, item.body)
                     yield item
-        except BaseException as failure:
-            error = failure
-            raise
-        finally:
+        except BaseException as error:
             _end(span, None if isinstance(error, GeneratorExit) else error)
+            raise
+        _end(span, None)
 
     def _request(self, agent: str, body: dict[str, Any]) -> Attributes:
         attributes = {
@@ -336,7 +336,8 @@ class Observer:
     def guardrail_span(self, name: str, kind: str) -> Iterator[Callable[[bool], None]]:
         """A `guardrail {name}` span around one check; yields what records its verdict."""
         attributes = {"agentkit.guardrail.name": name, "agentkit.guardrail.kind": kind}
-        span = self._child(f"guardrail {name}", attributes, current=True)
+        # a tool's guardrails run inside its call, whose span is current there
+        span = self._child(f"guardrail {name}", attributes, current=kind.startswith("tool"))
 
         def record(tripped: bool) -> None:
             if span is not None:

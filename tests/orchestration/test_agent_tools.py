@@ -34,8 +34,6 @@ def meeting() -> Iterator[None]:
     ARRIVALS.clear()
 
 
-
-
 async def test_sub_agents_run_in_parallel_with_their_own_conversations(
     server: LocalServer, client: openai.AsyncOpenAI, meeting: None
 ) -> None:
@@ -53,7 +51,11 @@ async def test_sub_agents_run_in_parallel_with_their_own_conversations(
     papers_first = by_model["o4-mini"][0]
     assert papers_first["instructions"] == "Find papers."
     assert papers_first["input"] == [
-        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "search papers on Lithium"}]}
+        {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "search papers on Lithium"}],
+        }
     ]
     assert [t["name"] for t in by_model["gpt-4o"][0]["tools"]] == ["papers", "market"]
     # the sub-runs' model calls count in the lead's usage: 2 for the lead, 2 for each sub-run
@@ -61,7 +63,9 @@ async def test_sub_agents_run_in_parallel_with_their_own_conversations(
     assert result.usage.reasoning_tokens > 0  # only o4-mini (a sub-run) reasons
 
 
-async def test_a_typed_input_is_sent_as_json(server: LocalServer, client: openai.AsyncOpenAI) -> None:
+async def test_a_typed_input_is_sent_as_json(
+    server: LocalServer, client: openai.AsyncOpenAI
+) -> None:
     class Query(BaseModel):
         topic: str
         years: int
@@ -107,10 +111,16 @@ async def test_sub_run_approvals_pause_the_calling_run(
 
     assert paused.paused
     (request,) = paused.pending_approvals
-    assert (request.tool, request.kind, request.arguments) == ("buy_report", "function", {"topic": "Cobalt"})
+    assert (request.tool, request.kind, request.arguments) == (
+        "buy_report",
+        "function",
+        {"topic": "Cobalt"},
+    )
     assert paused.usage.requests == 2  # the lead's call and the sub-run's
     saved = json.loads(paused.state.to_json())
-    assert list(saved["sub_runs"]) == [c["call_id"] for c in paused.new_items if c["type"] == "function_call"]
+    assert list(saved["sub_runs"]) == [
+        c["call_id"] for c in paused.new_items if c["type"] == "function_call"
+    ]
     assert saved["approvals"][0]["sub_run"] in saved["sub_runs"]
 
     state = RunState.from_json(paused.state.to_json())
@@ -140,9 +150,7 @@ async def test_the_calling_runs_policy_decides_sub_run_approvals(
     assert "buy_report returned bought the report on Cobalt" in result.output
 
 
-def test_a_paused_sub_run_resumes_in_another_process(
-    server: LocalServer, tmp_path: Path
-) -> None:
+def test_a_paused_sub_run_resumes_in_another_process(server: LocalServer, tmp_path: Path) -> None:
     async def pause() -> RunState:
         async with openai.AsyncOpenAI(base_url=server.base_url, api_key="k") as client:
             return (await research_team(client).run(BUY)).state

@@ -37,15 +37,24 @@ async def test_a_handoff_switches_instructions_tools_model_and_keeps_the_chain(
     result = await team.run("A billing question: please lookup invoice 7.")
 
     assert result.agent == "billing"
-    assert result.output == "Here is what the tools returned: lookup_invoice returned invoice 7: 120 EUR, paid."
+    assert (
+        result.output
+        == "Here is what the tools returned: lookup_invoice returned invoice 7: 120 EUR, paid."
+    )
     first, second, third = server.requests
-    assert (first["model"], first["instructions"]) == ("gpt-4o", "Hand the customer to the right specialist.")
+    assert (first["model"], first["instructions"]) == (
+        "gpt-4o",
+        "Hand the customer to the right specialist.",
+    )
     assert transfer_names(first) == ["transfer_to_billing", "transfer_to_refunds"]
     assert first["tools"][0]["strict"] is True
     assert first["tools"][0]["description"] == (
         "Hand the conversation over to the billing agent. Invoices and payments."
     )
-    assert (second["model"], second["instructions"]) == ("gpt-4o-mini", "You answer billing questions.")
+    assert (second["model"], second["instructions"]) == (
+        "gpt-4o-mini",
+        "You answer billing questions.",
+    )
     assert transfer_names(second) == transfer_names(third) == ["lookup_invoice"]
     # the next agent's request chains to the transfer's response and sends its output only
     assert second["previous_response_id"] == result.response_ids[0]
@@ -75,7 +84,9 @@ async def test_the_run_yields_the_handoff_and_the_output_type_switches(
     assert "text" not in server.requests[0]
 
 
-async def test_typed_arguments_reach_on_handoff(server: LocalServer, client: openai.AsyncOpenAI) -> None:
+async def test_typed_arguments_reach_on_handoff(
+    server: LocalServer, client: openai.AsyncOpenAI
+) -> None:
     class Escalation(BaseModel):
         reason: str
         priority: int
@@ -116,7 +127,10 @@ async def test_a_history_filter_decides_what_the_next_agent_sees(
 
     billing = Agent(name="billing", model="gpt-4o", client=client, tools=[lookup_invoice])
     triage = Agent(
-        name="triage", model="gpt-4o", client=client, handoffs=[handoff(billing, history=only_messages)]
+        name="triage",
+        model="gpt-4o",
+        client=client,
+        handoffs=[handoff(billing, history=only_messages)],
     )
     earlier = await triage.run("hello there")
     result = await triage.run("billing: lookup invoice 7", conversation=earlier.conversation)
@@ -184,7 +198,9 @@ async def test_a_run_paused_after_a_handoff_resumes_with_the_specialist(
     done = await triage_team(client).resume(state)
 
     assert done.agent == "refunds"
-    assert done.output == "Here is what the tools returned: refund_payment returned refunded order 42."
+    assert (
+        done.output == "Here is what the tools returned: refund_payment returned refunded order 42."
+    )
     (body,) = server.requests
     assert body["instructions"] == "You issue refunds."
     assert transfer_names(body) == ["refund_payment"]
@@ -226,7 +242,10 @@ async def test_only_the_first_of_two_transfers_in_a_turn_happens(
     result = await triage_team(scripted_client).run("both")
     assert result.agent == "refunds"
     outputs = [i["output"] for i in result.new_items if i["type"] == "function_call_output"]
-    assert outputs == ["Transferred to refunds.", "Not transferred: the conversation went to refunds."]
+    assert outputs == [
+        "Transferred to refunds.",
+        "Not transferred: the conversation went to refunds.",
+    ]
 
 
 def test_agents_a_run_can_reach_need_distinct_names() -> None:

@@ -28,7 +28,11 @@ async def resume_research(client: openai.AsyncOpenAI, state_file: str) -> None:
     for request in state.pending_approvals:
         state.approve(request.id)
     result = await research_team(client).resume(state)
-    report = {"output": result.output, "usage": result.usage.to_dict(), "status": result.state.status}
+    report = {
+        "output": result.output,
+        "usage": result.usage.to_dict(),
+        "status": result.state.status,
+    }
     print(json.dumps(report))
 
 
@@ -38,7 +42,9 @@ async def triage(client: openai.AsyncOpenAI, db: str, run_id: str, resume: bool)
     if resume:
         result = await team.resume(run_id, checkpoints=store)
     else:
-        result = await team.run("refunds please: refund payment of order 42", run_id=run_id, checkpoints=store)
+        result = await team.run(
+            "refunds please: refund payment of order 42", run_id=run_id, checkpoints=store
+        )
     print(json.dumps({"agent": result.agent, "output": result.output}))
 
 
