@@ -570,7 +570,7 @@ def _team_hash(agent: Agent[Any], own: str) -> str:
         [
             {"type": "agent", "name": name, "tools": own if a is agent else a._tools_hash}
             for name, a in sorted(team.items())
-        ]  # fmt: skip
+        ]
     )
 
 

@@ -80,22 +80,21 @@ async def test_a_correcting_input_guardrail_tells_the_model(
 async def test_an_input_guardrail_alongside_the_model_call_stops_it(
     scripted: LocalServer, scripted_client: openai.AsyncOpenAI
 ) -> None:
-    started = asyncio.Event()
-
     @input_guardrail(alongside=True)
     async def slow_check(ctx: RunContext[Any], text: str) -> Verdict:
-        await started.wait()
+        for _ in range(1000):  # until the model call has reached the server
+            if scripted.requests:
+                break
+            await asyncio.sleep(0.01)
         return tripped("off topic")
 
     scripted.scripted.queue([Wait(30), Say("too late")])
     bot = Agent(model="gpt-4o", client=scripted_client, guardrails=[slow_check])
-    task = asyncio.ensure_future(bot.run("anything"))
-    while not scripted.requests:
-        await asyncio.sleep(0.01)
-    started.set()  # the model call is under way: now the guardrail answers
-    with pytest.raises(GuardrailTripped, match="off topic"):
-        async with asyncio.timeout(10):
-            await task
+    with pytest.raises(GuardrailTripped, match="off topic") as stopped:
+        async with asyncio.timeout(10):  # the model call (30 s) was abandoned
+            await bot.run("anything")
+    assert len(scripted.requests) == 1
+    assert stopped.value.state.response_ids == []
 
 
 async def test_an_input_guardrail_alongside_that_passes_lets_the_answer_through(
@@ -131,7 +130,7 @@ async def test_output_guardrails_see_the_typed_answer_and_send_it_back(
     with pytest.raises(GuardrailTripped) as stopped:
         await bot.run("Invoice for Acme, 12 EUR")
     assert all(isinstance(s, Invoice) for s in seen) and len(seen) == 2
-    first, second = server.requests
+    _first, second = server.requests
     assert second["input"][-1]["content"][0]["text"] == (
         "Your answer was refused by the guardrail 'positive': the amount must be above 100 "
         "Answer again."

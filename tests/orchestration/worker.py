@@ -19,12 +19,12 @@ from agentkit import RunState, approve
 from agentkit.checkpoints import SQLiteCheckpoints
 
 sys.path.insert(0, str(Path(__file__).parent))
-from research import research_team  # noqa: E402
-from team import triage_team  # noqa: E402
+from research import research_team
+from team import triage_team
 
 
-async def resume_research(client: openai.AsyncOpenAI, state_file: str) -> None:
-    state = RunState.from_json(Path(state_file).read_text())
+async def resume_research(client: openai.AsyncOpenAI, saved: str) -> None:
+    state = RunState.from_json(saved)
     for request in state.pending_approvals:
         state.approve(request.id)
     result = await research_team(client).resume(state)
@@ -57,4 +57,7 @@ async def main(mode: str, base_url: str, *args: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:]))
+    mode, base_url, *rest = sys.argv[1:]
+    if mode == "resume-research":
+        rest = [Path(rest[0]).read_text()]  # the saved state, read before the loop starts
+    asyncio.run(main(mode, base_url, *rest))
