@@ -28,7 +28,7 @@ from agentkit.context import RunContext
 from agentkit.errors import ConfigurationError, ResumeError
 from agentkit.run.conversation import Item
 from agentkit.run.events import HandedOff
-from agentkit.run.reasoning import drop_reasoning
+from agentkit.run.reasoning import fit_for
 from agentkit.run.state import RunState
 from agentkit.tools import FunctionTool
 from agentkit.tools.typed import typed_tool
@@ -196,18 +196,18 @@ async def switch(setup: RunSetup, state: RunState) -> tuple[RunSetup, HandedOff 
     if state.agent is None:
         state.agent = setup.agent
     transfer = latest_transfer(setup, state) if state.agent == setup.agent else None
+    handed: HandedOff | None = None
     if transfer is not None:
         chosen, call_id = transfer
-        target = replace(await _team(setup).setup(chosen.agent.name), checkpoint=setup.checkpoint)
         _apply(chosen, state)
-        if target.plan.model != setup.plan.model:
-            drop_reasoning(state)  # the other model may refuse them; no model needs another's
-        await target.checkpoint(state)
-        return target, HandedOff(setup.agent, chosen.agent.name, call_id)
+        handed = HandedOff(setup.agent, chosen.agent.name, call_id)
     if state.agent != setup.agent:
         target = await _team(setup).setup(state.agent)
-        return replace(target, checkpoint=setup.checkpoint), None
-    return setup, None
+        setup = replace(target, checkpoint=setup.checkpoint)
+    fit_for(state, setup.plan.model)  # another model's reasoning items are dropped
+    if handed is not None:
+        await setup.checkpoint(state)
+    return setup, handed
 
 
 def _team(setup: RunSetup) -> Team:

@@ -39,6 +39,15 @@ def drop_reasoning(state: RunState) -> bool:
     return True
 
 
+def fit_for(state: RunState, model: str) -> None:
+    """Drop the conversation's reasoning items if another model made them: reasoning goes back
+    only to the model that made it (see the module's docstring)."""
+    made_by = state.conversation.model
+    if made_by is not None and made_by != model and drop_reasoning(state):
+        log.info("Dropped %s's reasoning items before a call to %s.", made_by, model)
+    state.conversation.model = model
+
+
 def recover_refused_reasoning(
     error: Exception, body: dict[str, Any], setup: RunSetup, state: RunState
 ) -> bool:

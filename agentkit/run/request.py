@@ -108,6 +108,7 @@ def absorb(
 ) -> None:
     """Add a response's output to the conversation and note what the service now holds."""
     conversation.items.extend(output)
+    conversation.model = plan.model
     chained = plan.chaining == "previous_response_id" and plan.store
     conversation.mark_synced(response_id if chained else None)
 

@@ -3,6 +3,13 @@ history it sees, chaining, reasoning across models, and which agent a stopped ru
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -12,18 +19,23 @@ from pydantic import BaseModel
 from agentkit import (
     Agent,
     ConfigurationError,
+    Conversation,
     HandedOff,
     ResumeError,
     RunContext,
     RunState,
     ToolCallStarted,
+    approve,
     handoff,
 )
+from agentkit.checkpoints import SQLiteCheckpoints
 from agentkit.handoffs import HandoffHistory, remove_tool_calls
 from agentkit.server import LocalServer
 from agentkit.server.plan import Call, Fail, Say
 
 from .team import lookup_invoice, triage_team
+
+WORKER = Path(__file__).with_name("worker.py")
 
 
 def transfer_names(body: dict[str, Any]) -> list[str]:
@@ -265,3 +277,88 @@ def test_a_transfer_tool_may_not_clash_with_a_tool() -> None:
 
     with pytest.raises(ConfigurationError, match="share a name"):
         Agent(name="triage", model="gpt-4o", tools=[transfer_to_billing], handoffs=[billing])
+
+
+def test_a_run_crashed_after_a_handoff_resumes_with_the_specialist(
+    server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker process is SIGKILLed while the refunds agent's tool runs; resumed here by its
+    run id, the refunds agent answers, and the tool runs again under the same idempotency key."""
+    effects, db = tmp_path / "effects.txt", str(tmp_path / "runs.db")
+    env = {**os.environ, "EFFECTS_FILE": str(effects), "CRASH_HOLD": "1"}
+    worker = subprocess.Popen(
+        [sys.executable, str(WORKER), "triage", server.base_url, db, "crash-1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):
+            if effects.exists() and "started refund" in effects.read_text():
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the refund never started")
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(30)
+
+    monkeypatch.setenv("EFFECTS_FILE", str(effects))
+
+    async def resume() -> Any:
+        async with openai.AsyncOpenAI(base_url=server.base_url, api_key="k") as client:
+            team = triage_team(client, approval=lambda request: approve())
+            return await team.resume("crash-1", checkpoints=SQLiteCheckpoints(db))
+
+    result = asyncio.run(resume())
+    assert result.agent == "refunds"
+    assert (
+        result.output
+        == "Here is what the tools returned: refund_payment returned refunded order 42."
+    )
+    started, again, refunded = effects.read_text().splitlines()
+    key = started.split()[-1]
+    assert key.startswith("crash-1:call_")
+    assert again == started
+    assert refunded == f"refunded 42 {key}"
+
+
+@pytest.mark.parametrize("store", [True, False])
+async def test_a_conversation_continued_by_another_model_leaves_its_reasoning_behind(
+    server: LocalServer, client: openai.AsyncOpenAI, store: bool
+) -> None:
+    thinker = Agent(model="o4-mini", client=client, store=store, tools=[lookup_invoice])
+    first = await thinker.run("lookup invoice 7")
+    assert first.conversation.model == "o4-mini"
+    server.state.requests.clear()
+
+    plain = Agent(model="gpt-4o", client=client, store=store)
+    second = await plain.run("thanks", conversation=first.conversation)
+
+    (body,) = server.requests  # sent once, accepted
+    assert "previous_response_id" not in body
+    assert all(i["type"] != "reasoning" for i in body["input"])
+    assert all("id" not in i for i in body["input"] if i["type"] == "function_call")
+    assert all(i["type"] != "reasoning" for i in second.conversation.items)
+    assert second.conversation.items[:1] == first.conversation.items[:1]
+
+
+async def test_reasoning_a_model_refuses_is_dropped_and_the_call_sent_again(
+    server: LocalServer, client: openai.AsyncOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A conversation that does not say which model made its reasoning (saved before
+    agentkit recorded it): the service's 400 is recovered from, once."""
+    first = await Agent(model="o4-mini", client=client).run("hi")
+    saved = first.conversation.to_dict()
+    saved.pop("model")
+    server.state.requests.clear()
+
+    again = await Agent(model="gpt-4o", client=client).run(
+        "again", conversation=Conversation.from_dict(saved)
+    )
+    refused, sent = server.requests
+    assert refused["previous_response_id"] == first.last_response_id
+    assert "previous_response_id" not in sent
+    assert [i["type"] for i in sent["input"]] == ["message", "message", "message"]
+    assert again.output.startswith('You said: "again".')
+    assert "gpt-4o refused the conversation's reasoning items" in caplog.text
