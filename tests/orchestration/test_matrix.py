@@ -1,5 +1,5 @@
 """Handoffs and agents as tools in every chaining mode, end to end over HTTP against a real
-`agentkit serve` process: chaining × store × reasoning models × handoff or agent-as-tool.
+`agentkit serve` process: chaining by store by reasoning models by handoff or agent-as-tool.
 
 Every cell runs two turns of one conversation and must complete without a single 4xx (the
 server refuses, as the service does, reasoning items sent to a model that does not reason,
