@@ -47,6 +47,7 @@ from agentkit.tools.mcp import MCPServers
 from agentkit.tracing import Observer, Tracing
 
 OutputT = TypeVar("OutputT")
+T = TypeVar("T")
 Instructions = str | Callable[[RunContext[Any]], str | Awaitable[str]] | None
 Client = openai.AsyncOpenAI | openai.OpenAI | None
 Input = str | list[Item] | RunState
@@ -332,7 +333,7 @@ class Agent(Generic[OutputT]):
             async for event in events:
                 yield event
 
-    def _sync(self, run: Callable[[], Awaitable[RunResult[OutputT]]]) -> RunResult[OutputT]:
+    def _sync(self, run: Callable[[], Awaitable[T]]) -> T:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -343,12 +344,12 @@ class Agent(Generic[OutputT]):
                 "`await agent.run(...)` there instead."
             )
 
-        async def main() -> RunResult[OutputT]:
-            self._fresh_client_for_this_loop()
+        async def main() -> T:
+            _SYNC_LOOPS.add(asyncio.get_running_loop())
             try:
                 return await run()
             finally:
-                await self.aclose()
+                await _close_sync_clients()
 
         return asyncio.run(main())
 
@@ -500,20 +501,26 @@ class Agent(Generic[OutputT]):
         loop = asyncio.get_running_loop()
         entry = self._clients.get(loop)
         if entry is None:
-            entry = (resolve_client(self.client), not isinstance(self.client, openai.AsyncOpenAI))
+            if loop in _SYNC_LOOPS:  # every agent of a `run_sync` (handoffs, agents as tools)
+                entry = (self._private_client(), True)
+                _SYNC_CLIENTS.setdefault(loop, []).append(entry[0])
+            else:
+                owned = not isinstance(self.client, openai.AsyncOpenAI)
+                entry = (resolve_client(self.client), owned)
             self._clients[loop] = entry
         return entry[0]
 
-    def _fresh_client_for_this_loop(self) -> None:
-        """Give a user's async client a private connection pool for a `run_sync` loop.
+    def _private_client(self) -> openai.AsyncOpenAI:
+        """A client of its own for a `run_sync` loop, closed when that run ends.
 
-        Its own pool belongs to whichever loop used it first; reusing it from the new loop
-        `asyncio.run` makes would fail with "Event loop is closed".
+        A user's async client gets a private connection pool: its own pool belongs to
+        whichever loop used it first, and reusing it from the new loop `asyncio.run` makes
+        would fail with "Event loop is closed".
         """
         if isinstance(self.client, openai.AsyncOpenAI):
             http = openai.DefaultAsyncHttpxClient(verify=_tls_context())
-            private = self.client.copy(http_client=http, max_retries=0)
-            self._clients[asyncio.get_running_loop()] = (private, True)
+            return self.client.copy(http_client=http, max_retries=0)
+        return resolve_client(self.client)
 
     async def aclose(self) -> None:
         """Close the HTTP client agentkit made for this event loop (a user's client stays open)."""
@@ -602,6 +609,19 @@ def _container_keeper(tools: Sequence[Any]) -> ContainerKeeper | None:
     if len(found) > 1:
         raise ConfigurationError("an agent takes one CodeInterpreter tool, not several")
     return ContainerKeeper(found[0]) if found else None
+
+
+_SYNC_LOOPS: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+"""The event loops `run_sync` made: the clients agents make there are closed when it ends."""
+_SYNC_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[openai.AsyncOpenAI]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _close_sync_clients() -> None:
+    """Close every client the agents of this `run_sync` made (handed-to agents, sub-agents)."""
+    for client in _SYNC_CLIENTS.pop(asyncio.get_running_loop(), []):
+        await client.close()
 
 
 @functools.cache

@@ -31,7 +31,17 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
 DOCS = [
     ROOT / "docs" / page
-    for page in ("agents.md", "approvals.md", "azure.md", "mcp.md", "stateless.md", "tools.md")
+    for page in (
+        "agents.md",
+        "approvals.md",
+        "azure.md",
+        "guardrails.md",
+        "mcp.md",
+        "multi-agent.md",
+        "stateless.md",
+        "tools.md",
+        "tracing.md",
+    )  # fmt: skip
 ]
 TIMEOUT = 120
 NOT_RUN = "<!-- not run"  # an HTML comment right before a block: compiled, not run
