@@ -41,7 +41,7 @@ DOCS = [
         "stateless.md",
         "tools.md",
         "tracing.md",
-    )  # fmt: skip
+    )
 ]
 TIMEOUT = 120
 NOT_RUN = "<!-- not run"  # an HTML comment right before a block: compiled, not run
