@@ -431,9 +431,7 @@ class Agent(Generic[OutputT]):
 
     def _observer(self, context: Any) -> Observer:
         """The spans and hooks of one run started by this agent."""
-        if self.hooks is None and self.tracing is None:
-            return Observer(None, None, context)
-        return Observer(self.hooks, self.tracing, context, _endpoint(self._client()))
+        return Observer(self.hooks, self.tracing, context, lambda: _endpoint(self._client()))
 
     def _team(
         self,

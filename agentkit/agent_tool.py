@@ -9,6 +9,7 @@ sub-run with the decisions taken on it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
@@ -29,9 +30,14 @@ if TYPE_CHECKING:
     from agentkit.agent import Agent
 
 OutputExtractor = Callable[[RunResult[Any]], str]
-AgentInput = create_model(
-    "AgentInput", input=(str, Field(description="What to ask the agent, in full."))
-)
+
+
+@functools.cache
+def _agent_input() -> type[BaseModel]:
+    """The default input of an agent tool: one string (made on first use, not at import)."""
+    return create_model(
+        "AgentInput", input=(str, Field(description="What to ask the agent, in full."))
+    )
 
 
 def agent_tool(
@@ -54,7 +60,7 @@ def agent_tool(
         result = await _sub_run(agent, ctx, text)
         return output(result) if output is not None else _text(result.output)
 
-    return typed_tool(tool_name, about, input_type or AgentInput, run)
+    return typed_tool(tool_name, about, input_type or _agent_input(), run)
 
 
 async def _sub_run(agent: Agent[Any], ctx: RunContext[Any], text: str) -> RunResult[Any]:

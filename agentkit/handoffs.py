@@ -17,6 +17,7 @@ model keeps them and the chain.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -38,7 +39,11 @@ if TYPE_CHECKING:
     from agentkit.run.loop import RunSetup
 
 OnHandoff = Callable[[RunContext[Any], Any], Awaitable[None] | None]
-_NO_ARGUMENTS = create_model("NoArguments")
+
+
+@functools.cache
+def _no_arguments() -> type[BaseModel]:
+    return create_model("NoArguments")  # made on first use: pydantic models cost at import
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ class Handoff:
             object.__setattr__(
                 self, "description", f"Hand the conversation over to the {name} agent.{about}"
             )
-        arguments = self.input_type or _NO_ARGUMENTS
+        arguments = self.input_type or _no_arguments()
         object.__setattr__(
             self, "tool", typed_tool(self.tool_name, self.description, arguments, self._transfer)
         )

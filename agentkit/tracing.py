@@ -88,14 +88,16 @@ class Observer:
         hooks: RunHooks | None,
         tracing: Tracing | None,
         deps: Any,
-        endpoint: tuple[str, str | None, int | None] = ("openai", None, None),
+        endpoint: Callable[[], tuple[str, str | None, int | None]] | None = None,
     ) -> None:
         self.hooks = hooks
         self.tracer = _tracer(tracing)
         self.content = bool(tracing and tracing.content)
         self.deps = deps
-        self.provider, self.host, self.port = endpoint
         self.watching = hooks is not None or self.tracer is not None
+        self.provider, self.host, self.port = "openai", None, None
+        if self.tracer is not None and endpoint is not None:
+            self.provider, self.host, self.port = endpoint()
         self.run_span: Span = None
         self.state: RunState | None = None
 
