@@ -292,14 +292,10 @@ async def check_input(
 
 
 async def alongside(
-    checks: asyncio.Task[Any] | None, state: RunState, events: AsyncIterator[T]
+    checks: asyncio.Task[Any], state: RunState, events: AsyncIterator[T]
 ) -> AsyncIterator[T]:
     """`events` (a model call), stopped as soon as a guardrail running alongside trips; its
     answer is handed on only once they all passed."""
-    if checks is None:
-        async for event in events:
-            yield event
-        return
     async with contextlib.aclosing(cast(AsyncGenerator[T, None], events)):
         try:
             async for event in _until_done(checks, events):

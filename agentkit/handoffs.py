@@ -200,6 +200,9 @@ async def switch(setup: RunSetup, state: RunState) -> tuple[RunSetup, HandedOff 
     applied to the state and saved), or, in a resumed run, the agent that was answering."""
     if state.agent is None:
         state.agent = setup.agent
+    if not setup.handoffs and state.agent == setup.agent:  # the common case: one agent
+        fit_for(state, setup.plan.model)
+        return setup, None
     transfer = latest_transfer(setup, state) if state.agent == setup.agent else None
     handed: HandedOff | None = None
     if transfer is not None:

@@ -103,14 +103,16 @@ class Observer:
 
     # --- the run ---------------------------------------------------------------------------
 
+    def running(
+        self, agent: str, model: str, state: RunState
+    ) -> contextlib.AbstractAsyncContextManager[Callable[[RunEvent], Awaitable[None]]]:
+        """The run's span and its start and end hooks; gives what to call with each event."""
+        return self._running(agent, model, state) if self.watching else _UNWATCHED
+
     @contextlib.asynccontextmanager
-    async def running(
+    async def _running(
         self, agent: str, model: str, state: RunState
     ) -> AsyncIterator[Callable[[RunEvent], Awaitable[None]]]:
-        """The run's span and its start and end hooks; yields what to call with each event."""
-        if not self.watching:
-            yield _ignore
-            return
         self.state = state
         self.run_span = self._run_span(agent, model, state)
         ctx = self.context(model)
@@ -386,6 +388,17 @@ async def _ignore(event: RunEvent) -> None:
     """What a run without spans or hooks does with its events."""
 
 
+class _Unwatched(contextlib.AbstractAsyncContextManager[Callable[[RunEvent], Awaitable[None]]]):
+    """A run without spans or hooks: its events go nowhere."""
+
+    async def __aenter__(self) -> Callable[[RunEvent], Awaitable[None]]:
+        return _ignore
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+_UNWATCHED = _Unwatched()
 NO_OBSERVER = Observer(None, None, None)
 """Neither spans nor hooks (runs made without an agent, e.g. in tests of the loop)."""
 

@@ -153,9 +153,9 @@ async def _steps(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
             )
         ctx = _context(setup, state)
         body: dict[str, Any] | None = None
-        checks = await check_input(setup, state, ctx)
+        checks = await check_input(setup, state, ctx)  # a task when some run alongside
         model_call = call_model(setup, state, await setup.instructions(ctx))
-        async for event in alongside(checks, state, model_call):
+        async for event in model_call if checks is None else alongside(checks, state, model_call):
             if isinstance(event, Finished):
                 body = event.body
             else:

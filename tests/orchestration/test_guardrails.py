@@ -78,7 +78,7 @@ async def test_a_correcting_input_guardrail_tells_the_model(
 
 
 async def test_an_input_guardrail_alongside_the_model_call_stops_it(
-    scripted: LocalServer, scripted_client: openai.AsyncOpenAI
+    scripted: LocalServer, scripted_aclient: openai.AsyncOpenAI
 ) -> None:
     @input_guardrail(alongside=True)
     async def slow_check(ctx: RunContext[Any], text: str) -> Verdict:
@@ -89,7 +89,7 @@ async def test_an_input_guardrail_alongside_the_model_call_stops_it(
         return tripped("off topic")
 
     scripted.scripted.queue([Wait(30), Say("too late")])
-    bot = Agent(model="gpt-4o", client=scripted_client, guardrails=[slow_check])
+    bot = Agent(model="gpt-4o", client=scripted_aclient, guardrails=[slow_check])
     with pytest.raises(GuardrailTripped, match="off topic") as stopped:
         async with asyncio.timeout(10):  # the model call (30 s) was abandoned
             await bot.run("anything")
@@ -247,7 +247,7 @@ async def test_a_guardrail_must_return_a_verdict(
 
 
 async def test_scripted_calls_are_checked_too(
-    scripted: LocalServer, scripted_client: openai.AsyncOpenAI
+    scripted: LocalServer, scripted_aclient: openai.AsyncOpenAI
 ) -> None:
     @tool_input_guardrail(on_trip="correct")
     def no_zero(ctx: RunContext[Any], call: ToolCall) -> Verdict:
@@ -258,7 +258,7 @@ async def test_scripted_calls_are_checked_too(
     )
     scripted.scripted.queue([Say("ok")])
     bot = Agent(
-        model="gpt-4o", client=scripted_client, tools=[lookup_invoice], guardrails=[no_zero]
+        model="gpt-4o", client=scripted_aclient, tools=[lookup_invoice], guardrails=[no_zero]
     )
     result = await bot.run("two")
     outputs = [i["output"] for i in result.new_items if i["type"] == "function_call_output"]

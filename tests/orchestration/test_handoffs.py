@@ -219,12 +219,12 @@ async def test_a_run_paused_after_a_handoff_resumes_with_the_specialist(
 
 
 async def test_a_failed_run_resumes_with_the_agent_that_was_answering(
-    scripted: LocalServer, scripted_client: openai.AsyncOpenAI
+    scripted: LocalServer, scripted_aclient: openai.AsyncOpenAI
 ) -> None:
     queue = scripted.scripted
     queue.queue([Call("transfer_to_billing", "{}")])
     queue.queue(Fail(500, "the model is down", type="server_error"))
-    team = triage_team(scripted_client, specialist_model="gpt-4o-mini")
+    team = triage_team(scripted_aclient, specialist_model="gpt-4o-mini")
     with pytest.raises(Exception) as failure:
         await team.run("billing")
     state = failure.value.state  # type: ignore[attr-defined]
@@ -247,11 +247,11 @@ async def test_resuming_with_an_agent_that_cannot_reach_the_answering_one_is_ref
 
 
 async def test_only_the_first_of_two_transfers_in_a_turn_happens(
-    scripted: LocalServer, scripted_client: openai.AsyncOpenAI
+    scripted: LocalServer, scripted_aclient: openai.AsyncOpenAI
 ) -> None:
     scripted.scripted.queue([Call("transfer_to_refunds", "{}"), Call("transfer_to_billing", "{}")])
     scripted.scripted.queue([Say("refunds here")])
-    result = await triage_team(scripted_client).run("both")
+    result = await triage_team(scripted_aclient).run("both")
     assert result.agent == "refunds"
     outputs = [i["output"] for i in result.new_items if i["type"] == "function_call_output"]
     assert outputs == [

@@ -211,14 +211,14 @@ async def test_a_resumed_run_links_to_its_first_span(
 
 async def test_a_failed_model_call_is_an_error_span(
     scripted: LocalServer,
-    scripted_client: openai.AsyncOpenAI,
+    scripted_aclient: openai.AsyncOpenAI,
     exporter: InMemorySpanExporter,
     tracing: Tracing,
 ) -> None:
     from agentkit.server.plan import Fail
 
     scripted.scripted.queue(Fail(400, "bad", type="invalid_request_error", code="bad_thing"))
-    bot = Agent(model="gpt-4o", client=scripted_client, tracing=tracing)
+    bot = Agent(model="gpt-4o", client=scripted_aclient, tracing=tracing)
     with pytest.raises(Exception, match="bad"):
         await bot.run("hi")
     spans = {s.name: s for s in exporter.get_finished_spans()}
