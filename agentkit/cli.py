@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
 
 DEFAULT_DB = os.path.join(os.path.expanduser("~"), ".agentkit", "server.db")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+"""No level above error: a traceback is always logged."""
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,6 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0.0,
         help="wait this many milliseconds before each delta event (reproducible latency)",
     )
+    serve.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="info",
+        help="log to stderr from this level: info has a line per request, error tracebacks only",
+    )
     args = parser.parse_args(argv)
     return _serve(args)
 
@@ -51,37 +61,56 @@ def _serve(args: argparse.Namespace) -> int:
     from agentkit.server.http.app import ServerConfig, create_app
     from agentkit.server.http.runner import check_bind
     from agentkit.server.protocol.reasoning import DEFAULT_REASONING_MODELS
+    from agentkit.server.state.lock import DatabaseInUse
 
-    try:
-        check_bind(args.host, args.api_key)
-    except ValueError as error:
-        print(f"agentkit serve: {error}", file=sys.stderr)
-        return 2
     patterns = (
         tuple(p.strip() for p in args.reasoning_models.split(",") if p.strip())
         if args.reasoning_models
         else DEFAULT_REASONING_MODELS
     )
-    config = ServerConfig(
-        db=args.db,
-        engine=args.engine,
-        api_key=args.api_key,
-        reasoning_models=patterns,
-        azure=args.azure,
-        pace_ms=args.pace_ms,
-    )
-    app = create_app(config)
+    configure_logging(args.log_level)
+    try:
+        check_bind(args.host, args.api_key)
+        config = ServerConfig(
+            db=args.db,
+            engine=args.engine,
+            api_key=args.api_key,
+            reasoning_models=patterns,
+            azure=args.azure,
+            pace_ms=args.pace_ms,
+        )
+        app = create_app(config)
+    except (ValueError, DatabaseInUse) as error:
+        print(f"agentkit serve: {error}", file=sys.stderr)
+        return 2
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(
         f"agentkit serve: Responses API at http://{host}:{args.port}/v1 (engine {args.engine}, db {args.db}"
         + (", Azure mode)" if args.azure else ")")
     )
     print(f'  client = OpenAI(base_url="http://{host}:{args.port}/v1", api_key="...")', flush=True)
-    # Bounded, so that a client following a long background stream cannot hold the stop up.
+    # uvicorn's loggers go to the handler above (log_config=None); its access log is off
+    # because ours (agentkit.server.access) has the request id. The graceful stop is bounded,
+    # so that a client following a long background stream cannot hold the stop up.
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
     )
     return 0
+
+
+def configure_logging(level: str) -> None:
+    """Log records of `level` and above to stderr, one line each (tracebacks follow theirs)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
 
 
 if __name__ == "__main__":

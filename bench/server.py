@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/server.py [--seconds 5] [--rounds 5] [--workers 8]
 
-Both servers run under uvicorn (same settings) in their own subprocess on 127.0.0.1; one
+Both servers run under uvicorn in their own subprocess on 127.0.0.1, agentkit's logging as
+`agentkit serve` does by default (an access line per request at INFO, here to a file); one
 `httpx2` keep-alive client drives them with N concurrent workers. Measured:
 
 - non-streamed `POST /v1/responses` per second, with `store` on and off, against the bare
@@ -77,11 +78,16 @@ def serve(kind: str, port: int, db: str, canned_path: str | None) -> None:
     if kind == "bare":
         assert canned_path is not None
         app = bare_app(json.loads(Path(canned_path).read_text()))
-    else:
-        from agentkit.server import ServerConfig, create_app
+        uvicorn.run(app, host=HOST, port=port, log_level="warning", access_log=False)
+        return
+    from agentkit.cli import configure_logging
+    from agentkit.server import ServerConfig, create_app
 
-        app = create_app(ServerConfig(db=db))
-    uvicorn.run(app, host=HOST, port=port, log_level="warning", access_log=False)
+    # As `agentkit serve` runs by default: an access line per request at INFO (to stderr,
+    # which the driver sends to a file).
+    configure_logging("info")
+    app = create_app(ServerConfig(db=db))
+    uvicorn.run(app, host=HOST, port=port, log_level="info", log_config=None, access_log=False)
 
 
 # --- the driver ----------------------------------------------------------------------------------
@@ -109,11 +115,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def server_process(*args: str) -> Iterator[Server]:
-    """Start `bench/server.py --serve ...` and yield it once it listens."""
+def server_process(log: str, *args: str) -> Iterator[Server]:
+    """Start `bench/server.py --serve ...` (its stderr to `log`), yield it once it listens."""
     port = free_port()
     command = [sys.executable, __file__, "--serve", *args, "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT)
+    with open(log, "w") as stderr:
+        process = subprocess.Popen(command, cwd=ROOT, stderr=stderr)
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
@@ -199,14 +206,16 @@ async def measure(workers: int, seconds: float, rounds: int) -> dict[str, float]
     firsts: dict[str, list[float]] = {"bare": [], "agentkit": []}
     with (
         tempfile.TemporaryDirectory() as tmp,
-        server_process("agentkit", "--db", os.path.join(tmp, "bench.db")) as agentkit,
+        server_process(
+            os.path.join(tmp, "agentkit.log"), "agentkit", "--db", os.path.join(tmp, "bench.db")
+        ) as agentkit,
     ):
         async with httpx2.AsyncClient(base_url=agentkit.url) as client:
             sample = (await client.post("/v1/responses", json=request)).json()
         canned = os.path.join(tmp, "canned.json")
         with open(canned, "w") as file:  # noqa: ASYNC230 (a small file, before any timing)
             json.dump(sample, file)
-        with server_process("bare", "--canned", canned) as bare:
+        with server_process(os.path.join(tmp, "bare.log"), "bare", "--canned", canned) as bare:
             plans: dict[str, tuple[Server, dict[str, Any]]] = {
                 "bare": (bare, request),
                 "store on": (agentkit, {**request, "store": True}),

@@ -4,6 +4,7 @@
   every request's headers and can refuse requests with HTTP 401.
 - `add_common_tools`: tools each suite needs (one that raises, one that refuses, structured,
   image and slow results); each suite adds its own special tools next to them.
+- `add_quoting_tools`: two tools that quote the credentials they got, for the secret tests.
 - `everything_entry` and `EverythingHTTP`: the npm `@modelcontextprotocol/server-everything`
   that `./dev setup` installs when npm is present (tests using it skip when it is not).
 
@@ -28,7 +29,7 @@ from typing import IO, Any, Self
 
 import pytest
 import uvicorn
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ImageContent, TextContent
 from pydantic import BaseModel
@@ -146,6 +147,21 @@ def add_common_tools(app: MCPServer) -> MCPServer:
             TextContent(text="a snapshot"),
             ImageContent(data="iVBORw0KGgo=", mime_type="image/png"),
         ]
+
+    return app
+
+
+def add_quoting_tools(app: MCPServer) -> MCPServer:
+    """Add `repeat_authorization` and `refuse_authorization`: they quote the Authorization
+    header they got, in an output and in an error, as a careless server does."""
+
+    @app.tool(description="Answers with the Authorization header it got.")
+    def repeat_authorization(ctx: Context) -> str:
+        return f"you sent {(ctx.headers or {}).get('authorization')}"
+
+    @app.tool(description="Fails quoting the Authorization header it got.")
+    def refuse_authorization(ctx: Context) -> str:
+        raise ToolError(f"{(ctx.headers or {}).get('authorization')} may not do this")
 
     return app
 

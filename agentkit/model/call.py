@@ -114,7 +114,7 @@ class Finished:
 class CallSettings:
     """How to make model calls: headers, retries, deadlines, streaming, background."""
 
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold keys
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeouts: Timeouts = field(default_factory=Timeouts)
     stream: bool = False

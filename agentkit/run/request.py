@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agentkit.run.conversation import Conversation, Item
@@ -17,7 +17,7 @@ class RequestPlan:
     """The parts of every request that stay the same through a run."""
 
     model: str
-    tools: tuple[dict[str, Any], ...]
+    tools: tuple[dict[str, Any], ...] = field(repr=False)  # hosted MCP params carry secrets
     text_format: dict[str, Any] | None
     settings: dict[str, Any]
     store: bool

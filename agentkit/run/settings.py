@@ -15,7 +15,7 @@ class ModelSettings:
     Args:
         tool_choice: "auto", "required", "none", or a tool name to force.
         extra_body: Any other request field, sent as given (it wins over the fields above).
-        extra_headers: HTTP headers for each model call (not stored in run state).
+        extra_headers: HTTP headers for each model call; secret (not in run state nor `repr`).
     """
 
     temperature: float | None = None
@@ -28,7 +28,7 @@ class ModelSettings:
     truncation: Literal["auto", "disabled"] | None = None
     metadata: dict[str, str] | None = None
     extra_body: dict[str, Any] = field(default_factory=dict)
-    extra_headers: dict[str, str] = field(default_factory=dict)
+    extra_headers: dict[str, str] = field(default_factory=dict, repr=False)  # may hold keys
 
     def body_fields(self) -> dict[str, Any]:
         """The request fields these settings set."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from agentkit.server.background import Background
 from agentkit.server.engines import AutoEngine, Engine, ScriptedEngine
@@ -13,12 +14,16 @@ from agentkit.server.hosted.code_interpreter.containers import DEFAULT_IDLE_SECO
 from agentkit.server.hosted.code_interpreter.sandbox import SandboxLimits
 from agentkit.server.producer import Producer
 from agentkit.server.protocol.reasoning import DEFAULT_REASONING_MODELS, ReasoningSealer
+from agentkit.server.protocol.usage import count_items
 from agentkit.server.state.files import MAX_FILE_BYTES, FileStore
+from agentkit.server.state.lock import DataLock, lock_data
+from agentkit.server.state.recorded import RecordedRequests
 from agentkit.server.state.runs import RunStore
-from agentkit.server.state.store import Store
+from agentkit.server.state.store import DEFAULT_CACHE_BYTES, Store
 
 MAX_BODY_BYTES = 50 * 1024 * 1024
-REQUEST_LOG_SIZE = 1000
+REQUEST_THREADS = 4
+T = TypeVar("T")
 
 
 @dataclass
@@ -30,6 +35,11 @@ class ServerConfig:
     api_key: str | None = None
     reasoning_models: tuple[str, ...] = DEFAULT_REASONING_MODELS
     max_body_bytes: int = MAX_BODY_BYTES
+    cache_bytes: int = DEFAULT_CACHE_BYTES
+    """How much stored JSON is kept decoded in memory, most recently used first (64 MiB)."""
+    request_threads: int = REQUEST_THREADS
+    """Threads that decode, check and store requests off the event loop (at most this many
+    at once: more wait their turn, and the event loop keeps answering)."""
     azure: bool = False
     """Answer as Azure OpenAI does where it differs from OpenAI (docs/server.md, "Azure mode")."""
     mcp_timeout: float = 30.0
@@ -44,6 +54,13 @@ class ServerConfig:
     pace_ms: float = 0.0
     """Milliseconds to wait before each delta event of every response (reproducible latency)."""
 
+    def __post_init__(self) -> None:
+        if self.api_key is not None and not self.api_key.strip():
+            raise ValueError(
+                "the API key (--api-key, AGENTKIT_SERVER_API_KEY or api_key=...) is empty: "
+                "no request could match it. Pass a key, or none to accept every request."
+            )
+
 
 @dataclass
 class ServerState:
@@ -54,9 +71,15 @@ class ServerState:
     engine: Engine
     sealer: ReasoningSealer
     background: Background
-    requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=REQUEST_LOG_SIZE))
+    requests: RecordedRequests = field(default_factory=RecordedRequests)
     services: dict[str, Any] = field(default_factory=dict)
     """Resources hosted tools share (file store, containers), by name."""
+    workers: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(REQUEST_THREADS, "agentkit-request")
+    )
+    """Where request work that would block the event loop runs (`offload`)."""
+    locks: list[DataLock] = field(default_factory=list)
+    """Held while the server runs, so no second server opens the same database."""
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     """Streamed (not background) responses being made, kept alive until they end."""
     streams: dict[str, Producer] = field(default_factory=dict)
@@ -64,7 +87,19 @@ class ServerState:
 
     @classmethod
     def open(cls, config: ServerConfig) -> ServerState:
-        store = Store(config.db)
+        """Lock the database (`DatabaseInUse` if another server has it), then open it all."""
+        locks = lock_data(config.db, config.files_dir)
+        try:
+            state = cls._open(config)
+        except BaseException:
+            _release(locks)
+            raise
+        state.locks = locks
+        return state
+
+    @classmethod
+    def _open(cls, config: ServerConfig) -> ServerState:
+        store = Store(config.db, cache_bytes=config.cache_bytes, weigh=count_items)
         engine = _engine(config.engine)
         sealer = ReasoningSealer(store.meta("reasoning_key", ReasoningSealer.new_key()))
         files = FileStore.open(config.db, config.files_dir)
@@ -75,22 +110,37 @@ class ServerState:
             max_file_bytes=config.max_file_bytes,
         )
         services = {"mcp_timeout": config.mcp_timeout, "files": files, "containers": containers}
+        workers = ThreadPoolExecutor(config.request_threads, "agentkit-request")
         background = Background(RunStore(config.db), store)
         background.recover()
-        return cls(config, store, engine, sealer, background, services=services)
+        return cls(config, store, engine, sealer, background, services=services, workers=workers)
 
     def close(self) -> None:
-        """Stop what the services run (container sessions), then close the storage."""
+        """Finish request work, stop what the services run (container sessions), close the
+        storage, and only then let another server open it."""
+        self.workers.shutdown(wait=True, cancel_futures=True)
         for service in reversed(list(self.services.values())):
             close = getattr(service, "close", None)
             if callable(close):
                 close()
         self.background.runs.close()
         self.store.close()
+        _release(self.locks)
 
-    def record(self, body: Any) -> None:
-        """Keep the request body for tests to inspect, without MCP headers or other secrets."""
-        self.requests.append(_redacted(body))
+    async def offload(self, work: Callable[..., T], *args: Any) -> T:
+        """Run blocking request work (decoding, checks, storage) in `workers`, so one large
+        request never stalls the event loop, and at most `request_threads` run at once."""
+        return await asyncio.get_running_loop().run_in_executor(self.workers, work, *args)
+
+    def record(self, body: Any, size: int) -> None:
+        """Keep the request body (its JSON `size` bytes long) for tests to inspect, without MCP
+        headers or other secrets, while it is among the latest (`RecordedRequests`)."""
+        self.requests.add(body, size)
+
+
+def _release(locks: list[DataLock]) -> None:
+    for lock in locks:
+        lock.release()
 
 
 def _engine(engine: str | Engine) -> Engine:
@@ -101,20 +151,3 @@ def _engine(engine: str | Engine) -> Engine:
     if isinstance(engine, str):
         raise ValueError(f"unknown engine {engine!r}; expected 'auto' or 'scripted'")
     return engine
-
-
-SECRET_TOOL_FIELDS = ("headers", "authorization")
-"""MCP tool fields that carry credentials: never kept in the request log."""
-
-
-def _redacted(body: Any) -> Any:
-    if isinstance(body, dict) and isinstance(body.get("tools"), list):
-        tools = [_redacted_tool(t) for t in body["tools"]]
-        return {**body, "tools": tools}
-    return body
-
-
-def _redacted_tool(tool: Any) -> Any:
-    if not isinstance(tool, dict) or not any(k in tool for k in SECRET_TOOL_FIELDS):
-        return tool
-    return {k: "<redacted>" if k in SECRET_TOOL_FIELDS else v for k, v in tool.items()}

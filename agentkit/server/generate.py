@@ -179,10 +179,10 @@ class Draft:
 
     def _usage(self, context: Context, output: list[Item], thinking: int) -> dict[str, Any]:
         r = self.request
-        prompt = count_items(context.items) + count_tools(r.tools)
+        prompt = context.stored_tokens + context.input_tokens + count_tools(r.tools)
         if r.instructions:
             prompt += count_text(r.instructions)
-        cached = count_items(context.items[: context.stored_count])
+        cached = context.stored_tokens
         produced = count_items([i for i in output if i["type"] != "reasoning"]) + thinking
         return usage_body(prompt, produced, cached=cached, reasoning=thinking)
 

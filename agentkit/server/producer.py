@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,8 @@ class Producer:
     """Told each new snapshot, and whether it is the last (the background store)."""
     stopping: bool = False
     """Set when the server shuts down: a cancel then fails the response instead."""
+    offload: Callable[..., Awaitable[Any]] | None = None
+    """Runs blocking work (saving the response) off the event loop; None: inline."""
 
     def __post_init__(self) -> None:
         if self.background:
@@ -88,23 +90,26 @@ class Producer:
             step = aborted.step
             if raise_errors:
                 raise APIError(500, step.message, type=step.type, code=step.code) from None
-            return self._fail(step.message, step.code, step.type)
+            return await self._fail(step.message, step.code, step.type)
         except APIError as error:
             if raise_errors:
                 raise
-            return self._fail(error.message, error.code, error.type, error.status, error.param)
+            return await self._fail(
+                error.message, error.code, error.type, error.status, error.param
+            )
         except asyncio.CancelledError:
             if self.stopping:
-                self._fail(STOPPED, "server_error", "server_error")
+                await asyncio.shield(self._fail(STOPPED, "server_error", "server_error"))
             else:
-                self._end(self.generation.draft.ended("cancelled", self._output(), None))
+                ended = self.generation.draft.ended("cancelled", self._output(), None)
+                await asyncio.shield(self._end(ended))
             raise
         except Exception:
             log.exception("response %s failed", self.id)
             if raise_errors:
                 raise
-            return self._fail(UNEXPECTED, "server_error", "server_error")
-        return self._finish(final)
+            return await self._fail(UNEXPECTED, "server_error", "server_error")
+        return await self._finish(final)
 
     async def _start(self) -> None:
         if self.background:
@@ -115,14 +120,14 @@ class Producer:
             self._changed()
         self._send(response_event("response.in_progress", self.snapshot()))
 
-    def _finish(self, final: Body) -> Body:
+    async def _finish(self, final: Body) -> Body:
         if self.azure:
             context = self.generation.context
             filters = azure.content_filters(final, context.items, len(context.input))
             final = azure.with_content_filters(final, filters)
-        return self._end(final, TERMINAL_EVENTS[final["status"]])
+        return await self._end(final, TERMINAL_EVENTS[final["status"]])
 
-    def _fail(
+    async def _fail(
         self,
         message: str,
         code: str | None,
@@ -133,22 +138,28 @@ class Producer:
         self._send(error_event(message, code, type, param))
         error = {"code": response_error(code, status), "message": message}
         body = self.generation.draft.ended("failed", self._output(), error)
-        return self._end(body, "response.failed")
+        return await self._end(body, "response.failed")
 
-    def _end(self, body: Body, terminal: str | None = None) -> Body:
+    async def _end(self, body: Body, terminal: str | None = None) -> Body:
         """Save the ended response, then send its terminal event (a cancelled one has none)."""
         if self.azure and "content_filters" not in body:
             body = azure.with_content_filters(body, None)
         self.final = body
         self.status = body["status"]
         if self.generation.request.store:
-            self.store.save(body, self.generation.context.input)
+            await self._save(body)
         self._changed(finished=True)
         if terminal is not None:
             self._send(response_event(terminal, body))
         if self.log is not None:
             self.log.close()
         return body
+
+    async def _save(self, body: Body) -> None:
+        if self.offload is None:
+            self.store.save(body, self.generation.context.input)
+        else:
+            await self.offload(self.store.save, body, self.generation.context.input)
 
     def _output(self) -> list[dict[str, Any]]:
         return list(self.generation.output)

@@ -13,6 +13,7 @@ from typing import Any, TypeAlias, overload
 import pydantic
 import pydantic_core
 
+from agentkit._threads import in_daemon_thread
 from agentkit.context import RunContext
 from agentkit.errors import ToolDefinitionError, ToolError
 from agentkit.tools.arguments import Arguments, build_arguments
@@ -147,7 +148,8 @@ class FunctionTool:
         """Run the tool on the model's JSON arguments and return the output the model reads.
 
         Failures become an `Error: ...` output the model can act on, or a `ToolError` when
-        `raise_errors` is set. A sync function that times out keeps running in its thread.
+        `raise_errors` is set. A sync function that times out keeps running in its daemon
+        thread, which neither the run nor the interpreter's exit waits for.
         """
         try:
             args, kwargs = self._bind(ctx, arguments)
@@ -168,13 +170,13 @@ class FunctionTool:
         return self._arguments.bind(ctx, values)
 
     async def _call(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        """Call the function (sync ones in a worker thread) within the timeout."""
+        """Call the function within the timeout; a sync one in a thread that a timeout abandons."""
         scope = asyncio.timeout(self.timeout)
         try:
             async with scope:
                 if self._is_async:
                     return await self._function(*args, **kwargs)
-                result = await asyncio.to_thread(self._function, *args, **kwargs)
+                result = await in_daemon_thread(self._function, *args, **kwargs)
                 return await result if inspect.isawaitable(result) else result
         except TimeoutError as exc:
             if scope.expired():

@@ -3,7 +3,8 @@
 `RemoteMCP` gives the model a remote MCP server that the Responses service connects to (the
 `{"type": "mcp"}` tool). Its `headers` and `authorization` are secrets: they are sent with each
 request and live only in the agent's configuration, never in a `RunState`, a `Conversation`,
-a `repr`, a log line or an error message.
+a `repr`, a log line or an error message. A user name and password in `server_url` become an
+`Authorization: Basic` header, since the service echoes and stores the URL.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from agentkit._secrets import has_header, url_credentials
 from agentkit.errors import ConfigurationError
 
 RequireApproval = Literal["always", "never"] | Mapping[str, Any]
@@ -46,7 +48,9 @@ class RemoteMCP(HostedTool):
 
     Args:
         server_label: How the model and the approval requests name this server.
-        server_url: The server's MCP endpoint, reachable from the service.
+        server_url: The server's MCP endpoint, reachable from the service. A user name and
+            password in it are moved into an `Authorization: Basic` header; a query parameter
+            that looks like a credential (`token`, `api_key`, ...) is refused: use `headers`.
         headers: HTTP headers the service sends to the server, e.g. `Authorization`; secret.
         authorization: An OAuth access token for the server; secret.
         allowed_tools: Only these of its tools (names), or the service's filter object.
@@ -72,8 +76,12 @@ class RemoteMCP(HostedTool):
         if isinstance(self.allowed_tools, str):
             raise ConfigurationError(f"RemoteMCP {label!r}: allowed_tools must be a list of names")
         _check_approval(self.require_approval, label)
-        if self.headers is not None:
-            object.__setattr__(self, "headers", dict(self.headers))
+        url, headers = url_without_credentials(
+            self.server_url, self.headers, f"RemoteMCP {label!r}", token=self.authorization
+        )
+        object.__setattr__(self, "server_url", url)
+        if headers is not None:
+            object.__setattr__(self, "headers", dict(headers))
 
     def to_param(self) -> dict[str, Any]:
         """The Responses API tool param (with the secrets: send it, never store it)."""
@@ -99,6 +107,32 @@ class RemoteMCP(HostedTool):
         port = f":{url.port}" if url.port else ""
         where = f"{url.scheme}://{url.hostname or ''}{port}{url.path}"
         return f"RemoteMCP(server_label={self.server_label!r}, server_url={where!r})"
+
+
+def url_without_credentials(
+    url: str, headers: Mapping[str, str] | None, where: str, *, token: str | None = None
+) -> tuple[str, Mapping[str, str] | None]:
+    """`url` without its user info, which joins `headers` as a Basic `Authorization`.
+
+    Credentials in the query are refused: they can't move (the server reads them there), and a
+    URL is not kept secret by what handles it: the service echoes and stores `server_url`, and
+    httpx logs each request's URL.
+    """
+    found = url_credentials(url)
+    if found.query_credentials:
+        raise ConfigurationError(
+            f"{where}: the URL's query parameter {found.query_credentials[0]!r} looks like a "
+            "credential, and URLs are echoed, stored and logged; send it in a header instead, "
+            "e.g. headers={'Authorization': 'Bearer ...'}"
+        )
+    if found.authorization is None:
+        return url, headers
+    if token is not None or has_header(headers or {}, "Authorization"):
+        raise ConfigurationError(
+            f"{where}: the URL has a user name and password and an Authorization is configured "
+            "too; give only one of them"
+        )
+    return found.url, {**(headers or {}), "Authorization": found.authorization}
 
 
 def _check_approval(value: Any, label: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ TOKEN = "Bearer remote-mcp-secret-token-42"
 
 
 def zip1(**options: Any) -> RemoteMCP:
-    return RemoteMCP(server_label="zip1", server_url="https://zip1.io/mcp", **options)
+    return RemoteMCP(**{"server_label": "zip1", "server_url": "https://zip1.io/mcp", **options})
 
 
 def test_the_param_defaults_to_always_asking() -> None:
@@ -50,15 +51,56 @@ def test_every_option_in_the_param() -> None:
 def test_repr_shows_no_secret() -> None:
     tool = RemoteMCP(
         server_label="x",
-        server_url="https://user:pw@example.com/mcp?key=abc",
-        headers={"Authorization": TOKEN},
-        authorization="oauth-access-token",
+        server_url="https://user:url-password@example.com/mcp?team=abc",
+        headers={"X-Api-Key": "header-secret"},
     )
     text = repr(tool)
     assert text == "RemoteMCP(server_label='x', server_url='https://example.com/mcp')"
-    agent_text = repr(Agent(model="m", tools=[tool]))
-    for secret in (TOKEN, "oauth-access-token", "pw", "abc"):
+    oauth = RemoteMCP(server_label="y", server_url="https://example.com/mcp", authorization="oa")
+    agent_text = repr(Agent(model="m", tools=[tool, oauth]))
+    basic = tool.to_param()["headers"]["Authorization"].split()[1]
+    for secret in ("header-secret", "url-password", basic, "authorization='oa'"):
         assert secret not in text and secret not in agent_text
+
+
+def test_a_user_and_password_in_the_url_are_sent_as_basic_authorization_not_in_the_url() -> None:
+    tool = zip1(server_url="https://me:p%40ss@zip1.io/mcp", headers={"X-Team": "red"})
+    basic = "Basic " + base64.b64encode(b"me:p@ss").decode()
+    assert tool.server_url == "https://zip1.io/mcp"
+    assert tool.to_param()["server_url"] == "https://zip1.io/mcp"
+    assert tool.to_param()["headers"] == {"X-Team": "red", "Authorization": basic}
+    assert fingerprint([tool.to_param()]) == fingerprint([zip1().to_param()])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"server_url": "https://zip1.io/mcp?token=query-secret"},
+            "query parameter 'token' looks like a credential",
+        ),
+        ({"server_url": "https://zip1.io/mcp?X-Amz-Signature=query-secret"}, "'X-Amz-Signature'"),
+        (
+            {"server_url": "https://me:url-secret@zip1.io/mcp", "authorization": "oauth-secret"},
+            "an Authorization is configured too",
+        ),
+        (
+            {"server_url": "https://me:url-secret@zip1.io/mcp", "headers": {"Authorization": "x"}},
+            "an Authorization is configured too",
+        ),
+    ],
+)
+def test_url_credentials_that_cannot_move_are_refused_without_quoting_them(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message) as refused:
+        zip1(**options)
+    assert "secret" not in str(refused.value)
+
+
+def test_a_query_that_carries_no_credential_is_kept() -> None:
+    tool = zip1(server_url="https://zip1.io/mcp?team=links&version=2")
+    assert tool.to_param()["server_url"] == "https://zip1.io/mcp?team=links&version=2"
 
 
 @pytest.mark.parametrize(
@@ -88,6 +130,7 @@ def test_the_request_carries_the_headers_the_state_never_does() -> None:
     body = build_request(agent._plan, state.conversation, None)
     assert body["tools"][0]["headers"] == {"Authorization": TOKEN}
     assert TOKEN not in state.to_json()
+    assert TOKEN not in repr(agent._plan)
 
 
 def test_the_tool_set_hash_ignores_secrets_only() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from typing import Any
 import openai
 import pytest
 from local_clients import TLS
+from secret_scan import assert_kept_nowhere, database_text
 
 from agentkit import Agent, ModelCallError, RemoteMCP, RunState, approve
 from agentkit.server import LocalServer
@@ -86,15 +86,6 @@ def resume_elsewhere(
     return report
 
 
-def database_text(path: Path) -> str:
-    """Every row of every table of the server's SQLite database, as text."""
-    with sqlite3.connect(path) as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        rows = [repr(row) for t in tables for row in db.execute(f'SELECT * FROM "{t}"')]
-    assert rows, "the server stored nothing: the scan would pass vacuously"
-    return "\n".join(rows)
-
-
 @pytest.mark.parametrize("chaining", ["previous_response_id", "store-false"])
 async def test_pause_here_resume_in_another_process_and_no_secret_is_kept(
     keyed: LocalServer,
@@ -145,9 +136,7 @@ async def test_pause_here_resume_in_another_process_and_no_secret_is_kept(
         "logs": "\n".join(r.getMessage() for r in caplog.records),
     }
     assert caplog.records, "nothing was logged: the scan of the logs would pass vacuously"
-    for where, text in kept.items():
-        for secret in SECRETS:
-            assert secret not in text, f"a secret is in the {where}"
+    assert_kept_nowhere(SECRETS, kept)
 
 
 async def test_errors_and_callbacks_keep_no_secret(

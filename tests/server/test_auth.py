@@ -37,6 +37,12 @@ def keyed() -> Iterator[LocalServer]:
         yield running
 
 
+def serve_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`agentkit serve ARGS`, expected to refuse to start (it is never stopped)."""
+    command = [sys.executable, "-m", "agentkit.cli", "serve", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+
+
 def post(server: LocalServer, headers: dict[str, str]) -> httpx2.Response:
     return httpx2.post(f"{server.base_url}/responses", json=BODY, headers=headers)
 
@@ -153,6 +159,22 @@ def test_key_is_checked_before_the_body_is_read(keyed: LocalServer) -> None:
     assert (response.status_code, response.json()) == (401, {"error": MISSING})
 
 
+@pytest.mark.parametrize("key", ["", "  "])
+def test_an_empty_key_is_refused_at_start(key: str) -> None:
+    """`--api-key ""` used to start a server that let an empty `api-key` header in."""
+    with pytest.raises(ValueError, match=r"the API key .* is empty"):
+        LocalServer(api_key=key)
+
+
+def test_cli_refuses_an_empty_key() -> None:
+    result = serve_cli("--db", ":memory:", "--api-key", "", env={"PATH": ""})
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "agentkit serve: the API key (--api-key, AGENTKIT_SERVER_API_KEY or api_key=...) is "
+        "empty: no request could match it. Pass a key, or none to accept every request.\n"
+    )
+
+
 def test_server_without_a_key_accepts_any(server: LocalServer) -> None:
     response = post(server, {"api-key": "anything"})
     assert response.status_code == 200
@@ -177,13 +199,8 @@ def test_loopback_needs_no_key(host: str) -> None:
 
 
 def test_cli_refuses_a_public_host_without_a_key() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "agentkit.cli", "serve", "--host", "0.0.0.0", "--db", ":memory:"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "", "AGENTKIT_SERVER_API_KEY": ""},
-    )
+    env = {"PATH": "", "AGENTKIT_SERVER_API_KEY": ""}
+    result = serve_cli("--host", "0.0.0.0", "--db", ":memory:", env=env)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == (

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,94 +13,14 @@ import openai
 import pytest
 import uvicorn
 from openai import OpenAI
+from serve_process import KEY_VARIABLES, Serve, server_env
 
 from agentkit.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
-STARTUP_SECONDS = 30
-KEY_VARIABLES = ("AGENTKIT_SERVER_API_KEY", "AGENTKIT_DB")
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Serving:
-    """A running `agentkit serve` process and what it printed on start."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "agentkit.cli", "serve", "--port", str(self.port), *args],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        # Two lines, flushed together: read both here (communicate() bypasses this buffer).
-        self.banner = self.process.stdout.readline() + self.process.stdout.readline()
-        self._wait_until_listening()
-
-    def _wait_until_listening(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                _, err = self.process.communicate()
-                pytest.fail(f"agentkit serve exited with {self.process.returncode}: {err}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.process.kill()
-        pytest.fail(f"agentkit serve did not listen on {self.port} within {STARTUP_SECONDS} s")
-
-    @property
-    def printed_base_url(self) -> str:
-        found = re.search(r"Responses API at (\S+)", self.banner)
-        assert found is not None, self.banner
-        return found.group(1)
-
-    def stop(self, sig: int) -> tuple[int, str, str]:
-        """Send `sig`, wait for the exit; return (exit code, rest of stdout, stderr)."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            out, err = self.process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            raise
-        return self.process.returncode, out, err
-
-
-@pytest.fixture
-def env() -> dict[str, str]:
-    """The environment without agentkit's server variables."""
-    return {k: v for k, v in os.environ.items() if k not in KEY_VARIABLES}
-
-
-@pytest.fixture
-def serving(env: dict[str, str]) -> Iterator[list[Serving]]:
-    """Started processes; any still running at the end are killed."""
-    started: list[Serving] = []
-    yield started
-    for running in started:
-        if running.process.poll() is None:
-            running.process.kill()
-            running.process.communicate()
-
-
-def test_serve_prints_its_url_serves_and_stops_on_ctrl_c(
-    tmp_path: Path, env: dict[str, str], serving: list[Serving]
-) -> None:
+def test_serve_prints_its_url_serves_and_stops_on_ctrl_c(tmp_path: Path, serve: Serve) -> None:
     db = tmp_path / "cli.db"
-    running = Serving(["--db", str(db), "--reasoning-models", "my-*, think*"], env)
-    serving.append(running)
+    running = serve("--db", str(db), "--reasoning-models", "my-*, think*")
     assert running.printed_base_url == f"http://127.0.0.1:{running.port}/v1"
     assert running.banner == (
         f"agentkit serve: Responses API at http://127.0.0.1:{running.port}/v1 "
@@ -123,18 +37,21 @@ def test_serve_prints_its_url_serves_and_stops_on_ctrl_c(
     assert [item.type for item in o3.output] == ["message"]
 
     code, out, err = running.stop(signal.SIGINT)
-    assert (code, out, err) == (0, "", "")
+    assert (code, out) == (0, "")
+    # One access line per request at INFO (the default level), with the id the client got.
+    access = re.findall(r" INFO agentkit\.server\.access: (.+)\n", err)
+    assert [re.sub(r" [\d.]+ms ", " <ms> ", line) for line in access] == [
+        f"POST /v1/responses 200 <ms> {created._request_id}" for created in (response, thinker, o3)
+    ]
+    assert "ERROR" not in err and "Traceback" not in err
     with sqlite3.connect(db) as reopened:
         stored = {row[0] for row in reopened.execute("SELECT id FROM responses")}
     assert stored == {response.id, thinker.id, o3.id}
 
 
-def test_serve_enforces_the_api_key_and_stops_on_sigterm(
-    tmp_path: Path, env: dict[str, str], serving: list[Serving]
-) -> None:
-    env = {**env, "AGENTKIT_SERVER_API_KEY": "s3cret"}
-    running = Serving(["--db", str(tmp_path / "k.db"), "--engine", "scripted"], env)
-    serving.append(running)
+def test_serve_enforces_the_api_key_and_stops_on_sigterm(tmp_path: Path, serve: Serve) -> None:
+    env = {**server_env(), "AGENTKIT_SERVER_API_KEY": "s3cret"}
+    running = serve("--db", str(tmp_path / "k.db"), "--engine", "scripted", env=env)
     base_url = running.printed_base_url
 
     with (
@@ -149,7 +66,7 @@ def test_serve_enforces_the_api_key_and_stops_on_sigterm(
         "code": "invalid_api_key",
     }
 
-    with httpx2.Client(base_url=f"http://127.0.0.1:{running.port}") as http:
+    with httpx2.Client(base_url=running.url) as http:
         step = {"output": [{"type": "message", "text": "keyed"}]}
         missing = http.post("/_agentkit/scripted/queue", json=step)
         assert missing.status_code == 401
@@ -164,7 +81,16 @@ def test_serve_enforces_the_api_key_and_stops_on_sigterm(
 
     code, _, err = running.stop(signal.SIGTERM)
     # uvicorn shuts down gracefully, then re-raises SIGTERM so supervisors see why it stopped.
-    assert (code, err) == (-signal.SIGTERM, "")
+    assert code == -signal.SIGTERM
+    statuses = re.findall(r"agentkit\.server\.access: (\S+ \S+ \d+) ", err)
+    assert statuses == [
+        "POST /v1/responses 401",
+        "POST /_agentkit/scripted/queue 401",
+        "POST /_agentkit/scripted/queue 200",
+        "GET /openai/v1/responses/resp_x 404",
+        "POST /v1/responses 200",
+    ]
+    assert "s3cret" not in err and "wrong" not in err and "keyed" not in err  # no keys, no bodies
 
 
 def test_serve_refuses_a_public_address_without_a_key(
@@ -194,8 +120,16 @@ def test_serve_binds_a_public_address_when_given_a_key(
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(options))
     argv = ["serve", "--host", "0.0.0.0", "--port", "9", "--api-key", "k", "--db", ":memory:"]
     assert main(argv) == 0
+    # uvicorn logs through ours (log_config=None), without its access log (ours has ids).
     assert runs == [
-        {"host": "0.0.0.0", "port": 9, "log_level": "warning", "timeout_graceful_shutdown": 5}
+        {
+            "host": "0.0.0.0",
+            "port": 9,
+            "log_level": "info",
+            "log_config": None,
+            "access_log": False,
+            "timeout_graceful_shutdown": 5,
+        }
     ]
     assert capsys.readouterr().out.startswith(
         "agentkit serve: Responses API at http://0.0.0.0:9/v1 (engine auto, db :memory:)\n"

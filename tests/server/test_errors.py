@@ -16,6 +16,7 @@ from openai import OpenAI
 from agentkit.server import LocalServer
 from agentkit.server.errors import listed
 from agentkit.server.hosted import HOSTED_TOOLS
+from agentkit.server.plan import Raw
 from agentkit.server.protocol.items import ITEM_NORMALIZERS
 
 UNPARSEABLE = (
@@ -89,6 +90,46 @@ def assert_error(response: httpx2.Response, status: int, body: dict[str, Any]) -
 )
 def test_unparseable_body_is_400(http: httpx2.Client, content: bytes) -> None:
     assert_error(post_raw(http, content), 400, error(UNPARSEABLE))
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"),
+    [
+        ("1e999", "1e999"),
+        ("-1E+400", "-1E+400"),
+        ("1" + "0" * 400, "1" + "0" * 38 + "…"),  # an integer no double can hold
+    ],
+)
+def test_numbers_beyond_a_double_are_400_and_nothing_is_stored(
+    tmp_path: Path, number: str, shown: str
+) -> None:
+    """`1e999` used to be accepted as infinity and echoed as `Infinity`: not JSON."""
+    db = tmp_path / "numbers.db"
+    parameters = {"type": "object", "properties": {"x": {"type": "number", "maximum": "N"}}}
+    tool = {"type": "function", "name": "f", "parameters": parameters}
+    content = json.dumps({"model": "m", "input": "hi", "tools": [tool]}).replace('"N"', number)
+    with LocalServer(db=str(db)) as server, httpx2.Client(base_url=server.base_url) as http:
+        answer = post_raw(http, content.encode())
+    message = (
+        f"We could not parse the JSON body of your request: the number {shown} is out of range "
+        "(numbers must be finite, at most about 1.8e308 in size)."
+    )
+    assert_error(answer, 400, error(message))
+    with sqlite3.connect(db) as rows:
+        assert rows.execute("SELECT count(*) FROM responses").fetchone() == (0,)
+
+
+def test_a_non_finite_number_is_never_sent_or_stored(tmp_path: Path) -> None:
+    """An engine (here a scripted item) that makes one gets a 500, not invalid JSON."""
+    db = tmp_path / "nan.db"
+    odd = {"type": "message", "role": "assistant", "content": [], "score": float("nan")}
+    with LocalServer(db=str(db), engine="scripted") as server:
+        server.scripted.queue(Raw(odd))
+        answer = httpx2.post(f"{server.base_url}/responses", json={"model": "m", "input": "x"})
+    assert answer.status_code == 500
+    assert json.loads(answer.text, parse_constant=pytest.fail)["error"]["type"] == "server_error"
+    with sqlite3.connect(db) as rows:
+        assert rows.execute("SELECT count(*) FROM responses").fetchone() == (0,)
 
 
 def test_too_deeply_nested_body_is_400(http: httpx2.Client) -> None:

@@ -117,6 +117,43 @@ def test_missing_parts_are_named(http: httpx2.Client, files: Any, data: Any, par
     }
 
 
+@pytest.mark.parametrize(
+    ("content_type", "content", "reason"),
+    [
+        ("multipart/form-data", b"junk", "Missing boundary in multipart."),
+        (
+            "multipart/form-data; boundary=b",
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nx\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="b"\r\n\r\ny\r\n'
+            b"--b--\r\n",
+            "Too many files. Maximum number of files is 1.",
+        ),
+        (
+            "multipart/form-data; boundary=b",
+            b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n",
+            'The Content-Disposition header field "name" must be provided.',
+        ),
+    ],
+    ids=["no-boundary", "two-files", "no-name"],
+)
+def test_an_unreadable_multipart_body_is_the_services_400(
+    http: httpx2.Client, content_type: str, content: bytes, reason: str
+):
+    """These were 500s: Starlette's own 400 went through the catch-all."""
+    answer = http.post("/files", content=content, headers={"content-type": content_type})
+    assert (answer.status_code, answer.json()) == (
+        400,
+        {
+            "error": {
+                "message": f"Could not parse the multipart body: {reason}",
+                "type": "invalid_request_error",
+                "param": "file",
+                "code": None,
+            }
+        },
+    )
+
+
 def test_a_json_body_is_not_an_upload(http: httpx2.Client):
     answer = http.post("/files", json={"purpose": "assistants"})
     assert answer.status_code == 400

@@ -8,20 +8,24 @@ real MCP servers over streamable HTTP: the test tools (`hosted_mcp_servers.ToolS
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 from hosted_mcp_servers import BEARER, SECRET, TimeBridge, ToolServer, capture, mcp_tool
 from openai import OpenAI
+from secret_scan import database_text
 
 from agentkit.server import LocalServer
+from agentkit.server.hosted.mcp_client import Endpoint, MCPFailure, list_tools
 from agentkit.server.plan import Hosted, Say
 
 
@@ -46,7 +50,7 @@ def client(local: LocalServer) -> Iterator[OpenAI]:
 @pytest.fixture
 def scripted() -> Iterator[tuple[LocalServer, OpenAI]]:
     with (
-        LocalServer(engine="scripted", mcp_timeout=1.0) as running,
+        LocalServer(engine="scripted") as running,
         OpenAI(base_url=running.base_url, api_key="k", max_retries=0) as opened,
     ):
         yield running, opened
@@ -346,6 +350,53 @@ def test_the_authorization_field_is_sent_as_a_bearer_token(client: OpenAI, tools
     assert response.output[1].output == "authorized"  # type: ignore[union-attr]
 
 
+def with_user_info(url: str) -> str:
+    return url.replace("http://", "http://someone:url-pass-1234@", 1)
+
+
+def test_a_configured_authorization_wins_over_credentials_in_the_url(
+    client: OpenAI, tools: ToolServer
+):
+    # httpx turns a URL's user info into its own Authorization, replacing the configured one.
+    tool = never(with_user_info(tools.secure_url), headers={"Authorization": BEARER})
+    response = client.responses.create(model="gpt-4o", input="check the secret", tools=[tool])
+    assert response.output[1].output == "authorized"  # type: ignore[union-attr]
+
+
+def test_credentials_in_the_url_alone_are_sent_as_basic_authorization(
+    client: OpenAI, tools: ToolServer
+):
+    tools.seen.clear()
+    client.responses.create(model="gpt-4o", input="hi", tools=[never(with_user_info(tools.url))])
+    basic = "Basic " + base64.b64encode(b"someone:url-pass-1234").decode()
+    assert tools.seen and set(tools.authorizations) == {basic}
+
+
+def test_credentials_a_server_quotes_reach_neither_the_model_nor_the_database(
+    tmp_path: Path, tools: ToolServer
+):
+    tool = never(tools.url, headers={"Authorization": BEARER})
+    with (
+        LocalServer(db=str(tmp_path / "server.db")) as local,
+        OpenAI(base_url=local.base_url, api_key="k", max_retries=0) as client,
+    ):
+        body = raw(client, model="gpt-4o", input="repeat and refuse, please", tools=[tool])
+        kept = json.dumps(local.requests)
+    calls = {item["name"]: item for item in body["output"] if item["type"] == "mcp_call"}
+    assert calls["repeat_authorization"]["output"] == "you sent ***"
+    assert calls["refuse_authorization"]["error"] == {
+        "type": "mcp_tool_execution_error",
+        "content": [
+            {
+                "type": "text",
+                "text": "Error executing tool refuse_authorization: *** may not do this",
+            }
+        ],
+    }
+    kept += json.dumps(body) + database_text(tmp_path / "server.db")
+    assert SECRET not in kept
+
+
 # --- calls --------------------------------------------------------------------------------------
 
 
@@ -526,17 +577,26 @@ def test_calls_the_server_cannot_run_are_failed_calls(
     assert call["error"] == error
 
 
-def test_a_hanging_tool_times_out_as_a_failed_call(
-    scripted: tuple[LocalServer, OpenAI], tools: ToolServer
-):
-    local, client = scripted
-    local.scripted.queue(
-        Hosted("mcp", "slow_task", '{"seconds": 30}', {"server_label": "tools"}), Say("ok")
-    )
-    started = time.monotonic()
-    response = client.responses.create(model="m", input="go", tools=[never(tools.url)])
-    assert time.monotonic() - started < 10
-    call = response.to_dict()["output"][1]
+def test_a_hanging_tool_times_out_as_a_failed_call(client: OpenAI, tools: ToolServer):
+    # The listing comes by value, from a server with the default timeout: a real listing (a
+    # connection, `initialize`, `tools/list`) can take more than 1 s on a loaded machine, and
+    # only the call is meant to time out here.
+    listed = client.responses.create(model="m", input="hi", tools=[never(tools.url)], store=False)
+    history: list[Any] = [{"role": "user", "content": "hi"}, *dump(listed)[:1]]
+    with (
+        LocalServer(engine="scripted", mcp_timeout=1.0) as local,
+        OpenAI(base_url=local.base_url, api_key="k", max_retries=0) as impatient,
+    ):
+        local.scripted.queue(
+            Hosted("mcp", "slow_task", '{"seconds": 30}', {"server_label": "tools"}), Say("ok")
+        )
+        started = time.monotonic()
+        response = impatient.responses.create(
+            model="m", input=[*history, {"role": "user", "content": "go"}], tools=[never(tools.url)]
+        )
+        assert time.monotonic() - started < 10
+    assert kinds(response) == ["mcp_call", "message"]  # no listing of its own
+    call = response.to_dict()["output"][0]
     assert call["status"] == "failed"
     assert call["error"] == {
         "type": "mcp_protocol_error",
@@ -613,6 +673,24 @@ def test_a_server_that_never_answers_the_listing_times_out_with_424():
         "Error retrieving tool list from MCP server: 'hole'. Http status code: 424 (Failed "
         "Dependency). Timed out: the MCP server did not answer within 1 s."
     )
+
+
+async def test_a_listing_that_times_out_under_load_is_a_timeout_not_unreachable():
+    """Both clocks (the operation's deadline and httpx's read timeout) expire while the event
+    loop is starved, as under load: httpx's `ReadTimeout` used to surface as "unreachable"."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as black_hole:
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen(8)
+        endpoint = Endpoint(f"http://127.0.0.1:{black_hole.getsockname()[1]}/mcp", timeout=0.5)
+        kinds = []
+        for _ in range(3):
+            listing = asyncio.create_task(list_tools(endpoint))
+            await asyncio.sleep(0.3)  # connected, the request sent, the read waiting
+            time.sleep(0.5)  # noqa: ASYNC251 -- starve the loop past both deadlines
+            with pytest.raises(MCPFailure) as failed:
+                await listing
+            kinds.append(failed.value.kind)
+    assert kinds == ["timeout"] * 3
 
 
 async def test_concurrent_responses_each_list_and_call(local: LocalServer, tools: ToolServer):

@@ -33,7 +33,7 @@ def tools() -> Iterator[ToolServer]:
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     db = tmp_path_factory.mktemp("db") / "responses.db"
-    with LocalServer(db=str(db), engine="scripted", mcp_timeout=2.0) as running:
+    with LocalServer(db=str(db), engine="scripted") as running:
         yield running
 
 

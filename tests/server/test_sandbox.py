@@ -11,10 +11,10 @@ from __future__ import annotations
 import io
 import os
 import secrets
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx2
@@ -23,6 +23,7 @@ from code_interpreter_support import calls, fenced, post
 
 from agentkit.server import LocalServer
 from agentkit.server.hosted.code_interpreter.containers import Containers
+from agentkit.server.hosted.code_interpreter.isolation import Isolation
 from agentkit.server.hosted.code_interpreter.sandbox import Kernel, SandboxLimits
 from agentkit.server.state.files import FileStore
 from agentkit.server.state.folders import scan
@@ -41,6 +42,20 @@ def processes_of(uid: int) -> list[str]:
             try:
                 if os.stat(f"/proc/{entry}").st_uid == uid:
                     found.append(entry)
+            except OSError:
+                pass
+    return found
+
+
+def processes_with(marker: str) -> list[int]:
+    """Processes of this machine whose command line holds `marker`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if marker.encode() in f.read():
+                        found.append(int(entry))
             except OSError:
                 pass
     return found
@@ -141,7 +156,10 @@ def test_output_printed_before_a_timeout_is_kept(kernel: Kernel):
 
 
 def test_unbounded_allocation_fails_inside_the_session(kernel: Kernel):
-    result = kernel.run("hoard = []\nwhile True:\n    hoard.append(bytearray(10**7))")
+    # `bytes(n)` takes fresh zeroed pages from calloc without writing them: the loop reaches
+    # RLIMIT_AS in milliseconds. `bytearray(n)` writes every byte, and writing 512 MiB could
+    # take longer than the cell's 2 s timeout on a loaded machine, which then ended the cell.
+    result = kernel.run("hoard = []\nwhile True:\n    hoard.append(bytes(10**7))")
     assert result.failed is None
     assert result.logs.endswith("MemoryError\n")
     assert kernel.run("del hoard\n'fine'").logs == "'fine'\n"
@@ -197,6 +215,34 @@ def test_a_cpu_limit_ends_the_session(tmp_path: Path):
         session.close()
 
 
+@pytest.mark.parametrize("isolation", ["auto", "none"])
+def test_processes_a_cell_starts_end_with_the_cell(tmp_path: Path, isolation: Isolation):
+    """The attack: a cell leaves processes spinning (one plain, one daemonized with a double
+    fork and `setsid`) and returns. Both are gone when the call returns, in either mode."""
+    session, _, _ = make_kernel(tmp_path, replace(FAST, isolation=isolation))
+    marker = f"agentkit-spin-{secrets.token_hex(4)}"
+    spin = f"['sh', '-c', 'while :; do :; done', '{marker}']"
+    code = (
+        "import os, subprocess\n"
+        f"subprocess.Popen({spin})\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        f"    if os.fork() == 0:\n        os.execvp('sh', {spin})\n"
+        "    os._exit(0)\n"
+        "os.wait()\n"
+        "import time\n"
+        f"while len([p for p in os.listdir('/proc') if p.isdigit()]) < 3: time.sleep(0.01)\n"
+        "'started'"
+    )
+    try:
+        started = session.run(code)
+        assert started.logs == "'started'\n", started.logs
+        assert processes_with(marker) == []
+        assert session.run("'still serving'").logs == "'still serving'\n"
+    finally:
+        session.close()
+
+
 # --- isolation (namespaces) -----------------------------------------------------------------------
 
 
@@ -224,6 +270,48 @@ def test_writes_outside_the_folder_fail_or_stay_private(kernel: Kernel, tmp_path
     assert not Path(f"/{probe}").exists()
     assert kernel.run(f"open('/tmp/{probe}', 'w').write('x')").logs == "1\n"
     assert not Path(f"/tmp/{probe}").exists()  # its /tmp is a private tmpfs
+
+
+def test_dev_and_shared_memory_are_the_sessions_own(tmp_path: Path):
+    """The attack: /dev/shm was the host's, so code wrote files on the host (outliving the
+    container), read other containers' files there, and used host memory no limit counted.
+    Now /dev has a few harmless devices and /dev/shm is the session's capped scratch tmpfs."""
+    session, _, _ = make_kernel(tmp_path, replace(FAST, scratch_size="8m", file_bytes=2**26))
+    host_file = Path(f"/dev/shm/agentkit-host-{secrets.token_hex(4)}")
+    host_file.write_text("another container's")
+    probe = f"agentkit-probe-{secrets.token_hex(4)}"
+    try:
+        isolated(session)
+        devices = session.run("import os; sorted(os.listdir('/dev'))").logs
+        assert devices == (
+            "['fd', 'full', 'null', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'urandom', "
+            "'zero']\n"
+        )
+        assert session.run(f"os.path.exists({str(host_file)!r})").logs == "False\n"
+        assert session.run(f"open('/dev/shm/{probe}', 'w').write('x')").logs == "1\n"
+        filled = session.run(
+            "written = 0\n"
+            "try:\n"
+            "    with open('/dev/shm/fill', 'wb') as f:\n"
+            "        while True:\n"
+            "            f.write(b'x' * 2**20)\n"
+            "            f.flush()\n"
+            "            written += 1\n"
+            "except OSError as error:\n"
+            "    print(error.errno, written)"
+        )
+        errno, mib = filled.logs.split()
+        assert errno == "28" and int(mib) < 8  # ENOSPC at the scratch size, not host RAM
+        # /tmp is the same tmpfs: the cap is the session's, not one per folder.
+        assert "No space left" in session.run("open('/tmp/more', 'wb').write(b'x' * 2**20)").logs
+        assert "Read-only file system" in session.run("open('/dev/made', 'w')").logs
+        assert "FileNotFoundError" in session.run("os.openpty()").logs  # no terminals
+        assert session.run("open('/dev/null', 'w').write('gone')").logs == "4\n"
+    finally:
+        session.close()
+        host_file.unlink()
+    assert not Path(f"/dev/shm/{probe}").exists()
+    assert not Path("/dev/shm/fill").exists()
 
 
 def test_only_the_system_and_python_are_in_sight(kernel: Kernel, tmp_path: Path):
@@ -325,15 +413,3 @@ def test_the_server_keeps_serving_while_code_misbehaves():
         after = post(http, {"model": "m", "tools": tools, "input": fenced("6 * 7")})
         assert calls(after)[0]["status"] == "completed"
         http.close()
-
-
-def test_stopping_the_server_stops_its_sessions(tmp_path: Path):
-    with LocalServer(files_dir=str(tmp_path / "files")) as running:
-        http = httpx2.Client(base_url=running.base_url, timeout=30)
-        tools = [{"type": "code_interpreter", "container": {"type": "auto"}}]
-        post(http, {"model": "m", "tools": tools, "input": fenced("import os; os.getpid()")})
-        kernels = running.state.services["containers"]._kernels
-        [session] = kernels.values()
-        pid = session._process.pid
-        http.close()
-    assert subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0

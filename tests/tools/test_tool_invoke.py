@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import datetime
 import enum
@@ -311,6 +312,38 @@ async def test_sync_timeout() -> None:
         return "done"
 
     assert await slow.invoke(CTX, "{}") == "Error: get_weather timed out after 0.01 s"
+
+
+async def test_a_stuck_sync_tool_holds_up_no_later_call() -> None:
+    release = threading.Event()
+
+    @tool(timeout=0.05)
+    def stuck() -> str:
+        release.wait(60)
+        return "late"
+
+    @tool
+    def quick() -> str:
+        return "quick"
+
+    try:
+        assert await stuck.invoke(CTX, "{}") == "Error: stuck timed out after 0.05 s"
+        assert await quick.invoke(CTX, "{}") == "quick"  # on another worker thread
+        assert await stuck.invoke(CTX, "{}") == "Error: stuck timed out after 0.05 s"
+    finally:
+        release.set()
+
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("REQUEST_ID", default="none")
+
+
+async def test_a_sync_tool_sees_the_callers_context_variables() -> None:
+    @tool
+    def which() -> str:
+        return REQUEST_ID.get()
+
+    REQUEST_ID.set("req-7")
+    assert await which.invoke(CTX, "{}") == "req-7"
 
 
 async def test_timeout_error_raised_by_the_tool_is_not_our_timeout() -> None:

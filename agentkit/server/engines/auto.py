@@ -133,17 +133,16 @@ def _trailing_outputs(items: list[Item]) -> list[Item]:
     return outputs[::-1]
 
 
-def _user_messages(items: list[Item]) -> list[str]:
-    return [
-        item_text(item)
-        for item in items
-        if item["type"] == "message" and item.get("role") == "user"
-    ]
+def _user_messages(items: list[Item]) -> list[Item]:
+    # Items, not their text: a long context's text is read only for the messages quoted.
+    return [item for item in items if item["type"] == "message" and item.get("role") == "user"]
 
 
 def _last_user_text(items: list[Item]) -> str:
-    messages = _user_messages(items)
-    return messages[-1] if messages else ""
+    latest = next(
+        (i for i in reversed(items) if i["type"] == "message" and i.get("role") == "user"), None
+    )
+    return "" if latest is None else item_text(latest)
 
 
 def _acknowledged(turn: Turn) -> str:
@@ -174,7 +173,7 @@ def _reply(items: list[Item], text: str) -> str:
         noun = "message" if count == 1 else "messages"
         reply += (
             f" Earlier in this conversation you sent {count} {noun}, starting with "
-            f'"{_snippet(earlier[0])}".'
+            f'"{_snippet(item_text(earlier[0]))}".'
         )
     return reply
 

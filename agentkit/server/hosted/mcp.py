@@ -340,12 +340,16 @@ async def _outcome(
     except MCPFailure as failure:
         log.warning("MCP call %r on %r failed: %s", name, config.label, failure.detail)
         return None, _failure_error(failure)
+    # A server may quote the credentials it was sent: none reaches the model or the database.
     if result.is_error:
         content = [
             b.model_dump(mode="json", by_alias=True, exclude_none=True) for b in result.content
         ]
+        for block in content:
+            if isinstance(block.get("text"), str):
+                block["text"] = endpoint.scrub(block["text"])
         return None, {"type": "mcp_tool_execution_error", "content": content}
-    return output_text(result), None
+    return endpoint.scrub(output_text(result)), None
 
 
 def _failure_error(failure: MCPFailure) -> dict[str, Any]:

@@ -5,8 +5,8 @@ closes it, all in the calling task: anyio's cancel scopes must be exited by the 
 them, and a response's work happens in one task. The whole operation, connecting included, is
 bounded by `Endpoint.timeout`.
 
-Header values are secrets: they are never logged, and every failure message is scrubbed of them
-before it leaves this module. The `mcp` package is imported here, when a connection opens, never
+Header values and the URL's credentials are secrets: they are never logged, and every failure
+message is scrubbed of them before it leaves this module. The `mcp` package is imported here, when a connection opens, never
 when agentkit is imported.
 """
 
@@ -20,6 +20,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from agentkit._secrets import has_header, header_secrets, scrub, url_credentials, url_secrets
+
 if TYPE_CHECKING:
     import ssl
 
@@ -28,8 +30,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 MAX_LIST_PAGES = 100
-REDACTED = "***"
-_MIN_SECRET = 4
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,20 @@ class Endpoint:
     timeout: float = 30.0
 
     def scrub(self, text: str) -> str:
-        """`text` without this endpoint's header values (nor a bearer token on its own)."""
-        secrets = [v for v in self.headers.values() if v]
-        secrets += [part for value in secrets for part in value.split()[1:]]
-        for secret in sorted(secrets, key=len, reverse=True):
-            if len(secret) >= _MIN_SECRET:
-                text = text.replace(secret, REDACTED)
-        return text
+        """`text` without this endpoint's header values, tokens, nor the URL's credentials."""
+        return scrub(text, header_secrets(self.headers) + url_secrets(self.url))
+
+    def target(self) -> tuple[str, dict[str, str]]:
+        """The URL to connect to and the headers to send.
+
+        A user name and password in the URL become a Basic `Authorization` header unless one is
+        configured, which wins (httpx would let the URL's override it).
+        """
+        found = url_credentials(self.url)
+        headers = dict(self.headers)
+        if found.authorization is not None and not has_header(headers, "Authorization"):
+            headers["Authorization"] = found.authorization
+        return found.url, headers
 
 
 class MCPFailure(Exception):
@@ -106,16 +113,16 @@ async def call_tool(endpoint: Endpoint, name: str, arguments: dict[str, Any]) ->
 
 async def _operate(endpoint: Endpoint, run: Callable[[ClientSession], Awaitable[T]]) -> T:
     statuses: list[int] = []
+    deadline = asyncio.timeout(endpoint.timeout)
     try:
-        async with asyncio.timeout(endpoint.timeout), _session(endpoint, statuses) as session:
+        async with deadline, _session(endpoint, statuses) as session:
             return await run(session)
-    except TimeoutError:
-        raise MCPFailure(
-            "timeout", f"the MCP server did not answer within {endpoint.timeout:g} s"
-        ) from None
     except Exception as exc:
+        # httpx's own clock (the same seconds) can end a read first: under load both expire
+        # together, and the error that surfaces is then httpx's, inside anyio's task group.
+        error = TimeoutError() if deadline.expired() else _first(exc)
         # `from None`: the cause may carry the request's headers.
-        raise _failure(endpoint, _first(exc), statuses) from None
+        raise _failure(endpoint, error, statuses) from None
 
 
 @contextlib.asynccontextmanager
@@ -128,15 +135,16 @@ async def _session(endpoint: Endpoint, statuses: list[int]) -> AsyncIterator[Cli
         if response.status_code >= 400:
             statuses.append(response.status_code)
 
+    url, headers = endpoint.target()
     http_client = httpx2.AsyncClient(
-        headers=dict(endpoint.headers),
+        headers=headers,
         timeout=httpx2.Timeout(endpoint.timeout),
         event_hooks={"response": [record]},
         verify=_tls(),
     )
     async with (
         http_client,
-        streamable_http_client(endpoint.url, http_client=http_client) as (read, write),
+        streamable_http_client(url, http_client=http_client) as (read, write),
         ClientSession(read, write) as session,
     ):
         await session.initialize()
@@ -161,11 +169,11 @@ def _first(exc: BaseException) -> BaseException:
 def _failure(endpoint: Endpoint, exc: BaseException, statuses: list[int]) -> MCPFailure:
     from mcp.shared.exceptions import MCPError
 
+    if _is_timeout(exc):  # first: an earlier response's status (a refused GET) is not why
+        return MCPFailure("timeout", f"the MCP server did not answer within {endpoint.timeout:g} s")
     if statuses:
         status = statuses[-1]
         return MCPFailure("http", f"the MCP server answered HTTP {status}", status)
-    if isinstance(exc, TimeoutError):
-        return MCPFailure("timeout", f"the MCP server did not answer within {endpoint.timeout:g} s")
     if isinstance(exc, MCPError):
         return MCPFailure("protocol", endpoint.scrub(exc.message or "MCP error"), exc.code)
     detail = str(exc)
@@ -173,6 +181,13 @@ def _failure(endpoint: Endpoint, exc: BaseException, statuses: list[int]) -> MCP
     kind = "unreachable" if _is_transport_error(exc) else "protocol"
     code = None if kind == "unreachable" else -32603
     return MCPFailure(kind, endpoint.scrub(reason), code)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """Our deadline, or httpx's (a `TransportError` too, but not an unreachable server)."""
+    import httpx2
+
+    return isinstance(exc, TimeoutError | httpx2.TimeoutException)
 
 
 def _is_transport_error(exc: BaseException) -> bool:

@@ -5,35 +5,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from agentkit._ids import new_id
 from agentkit.server.config import ServerConfig, ServerState
 from agentkit.server.engines import ScriptedEngine
 from agentkit.server.errors import APIError, invalid, invalid_type, not_found
 from agentkit.server.generate import Draft, Generation
 from agentkit.server.http import files_api
+from agentkit.server.http.access import AccessLog, log_failure, server_error
 from agentkit.server.http.delivery import EventStream, JSONAnswer, quiet_scripted_drops
-from agentkit.server.http.json import json_body, json_response, list_page
+from agentkit.server.http.json import json_body, json_response, list_page, read_body
 from agentkit.server.live import EventLog, replay
 from agentkit.server.producer import Producer
 from agentkit.server.protocol import azure
-from agentkit.server.protocol.context import build_context
+from agentkit.server.protocol.context import Context, build_context
 from agentkit.server.protocol.media import check_media
 from agentkit.server.protocol.reasoning import is_reasoning_model
-from agentkit.server.protocol.validation import parse_create_request
+from agentkit.server.protocol.validation import CreateRequest, decode_json, parse_create_request
 
 __all__ = ["ServerConfig", "ServerState", "create_app"]
 
-log = logging.getLogger("agentkit.server")
 
 PREFIXES = ("/v1", "/openai/v1", "/openai")
 Handler = Callable[[Request], Awaitable[Response]]
@@ -44,20 +44,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 async def create_response(request: Request) -> Response:
     state: ServerState = request.app.state.server
-    body = await json_body(request, state.config.max_body_bytes)
-    state.record(body)
-    if state.config.azure:
-        body = azure.adapt_request(body, request.headers)
-    create = parse_create_request(body)
+    raw = await read_body(request, state.config.max_body_bytes)
+    create, context = await state.offload(_checked, state, raw, request.headers)
     reasoning_model = is_reasoning_model(create.model, state.config.reasoning_models)
-    context = build_context(
-        state.store,
-        state.sealer,
-        create.input,
-        create.previous_response_id,
-        reasoning_model=reasoning_model,
-    )
-    check_media(context.input, state.services)
     draft = Draft.start(create, reasoning_model)
     generation = Generation(draft, context, state.engine, state.sealer, state.services)
     # What may still refuse the request runs first, so it is answered as an HTTP error.
@@ -73,7 +62,14 @@ async def create_response(request: Request) -> Response:
 
 def _producer(state: ServerState, generation: Generation, log: EventLog | None) -> Producer:
     config = state.config
-    return Producer(generation, state.store, log, azure=config.azure, pace_ms=config.pace_ms)
+    return Producer(
+        generation,
+        state.store,
+        log,
+        azure=config.azure,
+        pace_ms=config.pace_ms,
+        offload=state.offload,
+    )
 
 
 def _start_background(state: ServerState, generation: Generation) -> Response:
@@ -119,8 +115,27 @@ def _json(body: dict[str, Any], faults: Any) -> Response:
     return json_response(body)
 
 
+def _checked(state: ServerState, raw: bytes, headers: Headers) -> tuple[CreateRequest, Context]:
+    """Decode, check and resolve a create request: CPU and storage work, for `offload`."""
+    body = decode_json(raw)
+    state.record(body, len(raw))
+    if state.config.azure:
+        body = azure.adapt_request(body, headers)
+    create = parse_create_request(body)
+    reasoning_model = is_reasoning_model(create.model, state.config.reasoning_models)
+    context = build_context(
+        state.store,
+        state.sealer,
+        create.input,
+        create.previous_response_id,
+        reasoning_model=reasoning_model,
+    )
+    check_media(context.input, state.services)
+    return create, context
+
+
 def _sse_headers() -> dict[str, str]:
-    return {"cache-control": "no-cache", "x-request-id": new_id("req")}
+    return {"cache-control": "no-cache"}  # `AccessLog` adds the request id
 
 
 async def retrieve_response(request: Request) -> Response:
@@ -241,23 +256,17 @@ def _guarded(handler: Handler) -> Handler:
     """Check the API key, then turn every failure into the service's error shape."""
 
     async def guarded(request: Request) -> Response:
-        response = await answer(request)
-        # Every answer carries a request id, as the service's do (the SDK reads it).
-        response.headers.setdefault("x-request-id", new_id("req"))
-        return response
-
-    async def answer(request: Request) -> Response:
         try:
             _authenticate(request)
             return await handler(request)
         except APIError as error:
             return json_response(error.body(), error.status, error.headers)
+        except HTTPException as error:  # Starlette's own, such as an unreadable form
+            failure = APIError(error.status_code, error.detail)
+            return json_response(failure.body(), failure.status)
         except Exception:
-            log.exception("unexpected error in %s %s", request.method, request.url.path)
-            failure = APIError(
-                500, "The server had an error processing your request.", type="server_error"
-            )
-            return json_response(failure.body(), 500)
+            log_failure(request.scope)
+            return json_response(server_error().body(), 500)
 
     return guarded
 
@@ -277,7 +286,8 @@ def _authenticate(request: Request) -> None:
             "'Authorization: Bearer KEY'.",
             code="missing_api_key",
         )
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    # An empty key never authenticates, whatever the server was given.
+    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
         raise APIError(401, "Incorrect API key provided.", code="invalid_api_key")
 
 
@@ -285,7 +295,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     message = "Not found." if status == 404 else (getattr(exc, "detail", None) or "Error.")
     error = APIError(status, f"{message} ({request.method} {request.url.path})")
-    return json_response(error.body(), status, {"x-request-id": new_id("req")})
+    return json_response(error.body(), status)
 
 
 def _routes(scripted: bool) -> list[Route]:
@@ -332,6 +342,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
 
     app = Starlette(
         routes=_routes(isinstance(state.engine, ScriptedEngine)),
+        middleware=[Middleware(AccessLog)],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )

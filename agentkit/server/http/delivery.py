@@ -14,6 +14,7 @@ from typing import Any
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from agentkit.server.http.access import ConnectionCut
 from agentkit.server.http.sse import dumps, frame
 from agentkit.server.plan import Control, Drop, Malformed, Stall
 
@@ -30,16 +31,17 @@ def no_faults() -> Sequence[Control]:
     return ()
 
 
-class Dropped(Exception):
+class Dropped(ConnectionCut):
     """Raised mid-answer so that the ASGI server closes the connection (a scripted `Drop`)."""
 
 
 class _QuietDrops(logging.Filter):
-    """Keeps scripted drops out of uvicorn's error log: they are the point, not a bug."""
+    """Keeps cut connections out of uvicorn's error log: a scripted drop is the point, and a
+    failure after the answer began was logged already, with its request id."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        return not isinstance(error, Dropped)
+        return not isinstance(error, ConnectionCut)
 
 
 def quiet_scripted_drops() -> None:
@@ -124,7 +126,8 @@ class JSONAnswer(StreamingResponse):
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
         if _first(faults, Drop) is not None:
             # Half the answer, then the connection is gone: the client saw the request through.
-            await send({"type": "http.response.body", "body": self.data[: len(self.data) // 2]})
+            half = self.data[: len(self.data) // 2]
+            await send({"type": "http.response.body", "body": half, "more_body": True})
             raise Dropped("scripted drop of a JSON answer")
         await send({"type": "http.response.body", "body": self.data, "more_body": False})
 

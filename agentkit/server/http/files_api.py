@@ -14,12 +14,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from agentkit.server.config import ServerState
 from agentkit.server.errors import (
+    APIError,
     invalid,
     invalid_type,
     invalid_value,
@@ -286,7 +288,13 @@ async def _form(request: Request, cap: int) -> FormData:
     try:
         return await request.form(max_files=1, max_fields=16)
     except MultiPartException as error:
-        raise invalid(f"Could not parse the multipart body: {error.message}", "file") from None
+        raise _unparseable(error.message) from None
+    except HTTPException as error:  # Starlette's wrapping of a MultiPartException in an app
+        raise _unparseable(error.detail) from None
+
+
+def _unparseable(reason: str) -> APIError:
+    return invalid(f"Could not parse the multipart body: {reason}", "file")
 
 
 def _upload(form: FormData) -> UploadFile:

@@ -7,12 +7,21 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from agentkit.server.config import ServerState
 from agentkit.server.errors import APIError, invalid
 from agentkit.server.http.sse import dumps
 from agentkit.server.protocol.validation import decode_json
 
 
 async def json_body(request: Request, cap: int) -> Any:
+    """The request's JSON body, decoded and checked off the event loop."""
+    raw = await read_body(request, cap)
+    state: ServerState = request.app.state.server
+    return await state.offload(decode_json, raw)
+
+
+async def read_body(request: Request, cap: int) -> bytes:
+    """The request's body, at most `cap` bytes (else a 413, as soon as that is known)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > cap:
         raise too_large(cap)
@@ -23,7 +32,7 @@ async def json_body(request: Request, cap: int) -> Any:
         if size > cap:
             raise too_large(cap)
         chunks.append(chunk)
-    return decode_json(b"".join(chunks))
+    return b"".join(chunks)
 
 
 def too_large(cap: int) -> APIError:

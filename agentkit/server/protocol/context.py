@@ -9,6 +9,7 @@ from agentkit.server.errors import invalid, not_found
 from agentkit.server.hosted import HOSTED_TOOLS
 from agentkit.server.protocol.items import MODEL_ITEM_TYPES, Item
 from agentkit.server.protocol.reasoning import ReasoningSealer, check_reasoning_accepted
+from agentkit.server.protocol.usage import count_items
 from agentkit.server.state.store import Store
 
 ID_PREFIXES = {
@@ -29,6 +30,10 @@ class Context:
     """The new input items, resolved and with ids: what this response stores as its input."""
     stored_count: int
     """How many leading items came from `previous_response_id`."""
+    stored_tokens: int
+    """The stored items' tokens: summed per stored response, never recounted item by item."""
+    input_tokens: int
+    """The new input's tokens."""
 
 
 def build_context(
@@ -41,23 +46,26 @@ def build_context(
 ) -> Context:
     """Resolve references, then apply every rule the service checks before generating."""
     stored: list[Item] = []
+    stored_tokens = 0
     if previous_response_id is not None:
-        found = store.context(previous_response_id)
-        if found is None:
+        chain = store.chain(previous_response_id)
+        if chain is None:
             raise invalid(
                 f"Previous response with id '{previous_response_id}' not found.",
                 "previous_response_id",
                 "previous_response_not_found",
             )
-        stored = found
+        stored, stored_tokens = list(chain.items), chain.weight
     resolved = [_resolve(store, sealer, item, index) for index, item in enumerate(input_items)]
-    _check_duplicates(stored, resolved)
+    # Ids made here are new by construction: only ids the client sent can repeat the chain's.
+    sent_ids = any("id" in item for item in input_items)
+    _check_duplicates(stored if sent_ids else [], resolved)
     _check_tool_pairs(stored, resolved)
     _check_reasoning_followers(resolved)
     check_reasoning_accepted(stored + resolved, reasoning_model)
     for tool in HOSTED_TOOLS.values():
         tool.check_context(stored, resolved)
-    return Context(stored + resolved, resolved, len(stored))
+    return Context(stored + resolved, resolved, len(stored), stored_tokens, count_items(resolved))
 
 
 def _resolve(store: Store, sealer: ReasoningSealer, item: Item, index: int) -> Item:

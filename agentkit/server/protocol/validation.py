@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -53,6 +55,8 @@ TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_METADATA_PAIRS = 16
 MAX_JSON_DEPTH = 100
 """How deeply a request body may nest arrays and objects (deeper bodies are refused)."""
+DOUBLE_DIGITS = 308
+"""No integer of at most this many characters exceeds a double's range."""
 UNPARSEABLE = (
     "We could not parse the JSON body of your request. The API expects a JSON payload, "
     "but what was sent was not valid JSON."
@@ -94,18 +98,50 @@ class CreateRequest:
 
 
 def decode_json(raw: bytes) -> Any:
-    """A request body as JSON, or a 400: strict JSON only (no NaN, no lone surrogates),
-    nested at most `MAX_JSON_DEPTH` deep, so nothing later chokes on what was accepted."""
+    """A request body as JSON, or a 400: strict JSON only (no NaN, no lone surrogates, no
+    number beyond a double's range such as `1e999`), nested at most `MAX_JSON_DEPTH` deep, so
+    nothing later chokes on what was accepted or writes back what is not JSON."""
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
+        body = json.loads(
+            raw, parse_constant=_reject_constant, parse_float=_finite, parse_int=_double_sized
+        )
+    except _OutOfRange as error:
+        raise invalid(
+            f"We could not parse the JSON body of your request: the number {_clip(error.text)} is "
+            "out of range (numbers must be finite, at most about 1.8e308 in size)."
+        ) from None
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise invalid(UNPARSEABLE) from None
     _check_decoded(body)
     return body
 
 
+def _clip(text: str, most: int = 40) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+class _OutOfRange(Exception):
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # `1e999` parses as infinity, which JSON cannot write back
+        raise _OutOfRange(text)
+    return number
+
+
+def _double_sized(text: str) -> int:
+    number = int(text)
+    # Larger integers would overflow every check that compares them with a float.
+    if len(text) > DOUBLE_DIGITS and abs(number) > sys.float_info.max:
+        raise _OutOfRange(text)
+    return number
 
 
 def _check_decoded(body: Any) -> None:

@@ -29,6 +29,8 @@ MAX_FILE_BYTES = 512 * 1024**2
 MIN_EXPIRY, MAX_EXPIRY = 3600, 2_592_000
 """`expires_after.seconds` must lie between 1 hour and 30 days."""
 CHUNK = 1 << 20
+TEMPORARY_PREFIX = "agentkit-files-"
+"""How the temporary folders of `:memory:` servers are named (in the system's temp folder)."""
 _ID_ALPHABET = string.ascii_letters + string.digits
 
 SCHEMA = """
@@ -81,7 +83,7 @@ def storage_root(db: str, given: str | None) -> tuple[Path, bool]:
     if given is not None:
         return Path(given), False
     if db == ":memory:":
-        return Path(tempfile.mkdtemp(prefix="agentkit-files-")), True
+        return Path(tempfile.mkdtemp(prefix=TEMPORARY_PREFIX)), True
     return Path(f"{db}.files"), False
 
 
@@ -90,6 +92,7 @@ class FileStore:
 
     def __init__(self, root: Path, *, temporary: bool = False) -> None:
         self.root = root
+        self.temporary = temporary
         self.blobs = root / "files"
         self.blobs.mkdir(parents=True, exist_ok=True)
         # Code in containers runs as other users: nothing here is theirs to read.

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-Item = dict[str, Any]
+from agentkit.server.state.cache import Chain, Entry, Item, ResponseCache, StoredResponse
+
+__all__ = ["DEFAULT_CACHE_BYTES", "Chain", "Store", "StoredResponse"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,7 +30,8 @@ CREATE TABLE IF NOT EXISTS items (
 );
 CREATE INDEX IF NOT EXISTS items_by_response ON items (response_id);
 """
-CACHE_SIZE = 2048
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+"""How much stored JSON the store keeps decoded in memory (the most recently used responses)."""
 
 
 def open_database(path: str) -> sqlite3.Connection:
@@ -42,29 +44,32 @@ def open_database(path: str) -> sqlite3.Connection:
     return db
 
 
-@dataclass(frozen=True)
-class StoredResponse:
-    """A stored response: its public body, the input items it was given, and its parent."""
-
-    id: str
-    body: dict[str, Any]
-    input: list[Item]
-    previous_response_id: str | None
-
-    @property
-    def output(self) -> list[Item]:
-        output: list[Item] = self.body["output"]
-        return output
-
-
 class Store:
     """The server's SQLite database: responses, items, and server metadata."""
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        weigh: Callable[[list[Item]], int] = len,
+    ) -> None:
+        """Open (or create) the database.
+
+        Args:
+            cache_bytes: how much JSON the cache of decoded responses may hold; a response
+                larger than this is never cached.
+            weigh: a response's items → the weight a `Chain` sums (the server counts tokens),
+                computed once per cached response, so a long chain's total is a cheap sum.
+        """
         self.path = str(path)
         self._db = open_database(self.path)
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, StoredResponse] = OrderedDict()
+        # The cache has a lock of its own, so reading it never waits for a long write.
+        self._cache = ResponseCache(cache_bytes)
+        self._cache_lock = threading.Lock()
+        self._deletes = 0  # a cache fill or kept chain from before a delete may be stale
+        self._weigh = weigh
         with self._lock:
             self._db.executescript(SCHEMA)
 
@@ -83,7 +88,8 @@ class Store:
     def save(self, body: dict[str, Any], input_items: list[Item]) -> None:
         """Store a finished response with its input and output items, all or nothing."""
         record = StoredResponse(body["id"], body, input_items, body.get("previous_response_id"))
-        rows = [(item["id"], record.id, json.dumps(item)) for item in input_items + record.output]
+        rows = [(item["id"], record.id, _json(item)) for item in input_items + record.output]
+        body_json, input_json = _json(body), _json(input_items)
         with self._lock:
             self._db.execute("BEGIN")
             try:
@@ -93,8 +99,8 @@ class Store:
                         record.id,
                         body["created_at"],
                         record.previous_response_id,
-                        json.dumps(body),
-                        json.dumps(input_items),
+                        body_json,
+                        input_json,
                     ),
                 )
                 self._db.executemany("INSERT OR REPLACE INTO items VALUES (?, ?, ?)", rows)
@@ -102,41 +108,59 @@ class Store:
             except BaseException:
                 self._rollback()
                 raise
-            self._remember(record)
+        with self._cache_lock:
+            self._cache.put(record, len(body_json) + len(input_json))
 
     def get(self, response_id: str) -> StoredResponse | None:
-        with self._lock:
-            cached = self._cache.get(response_id)
-            if cached is not None:
-                self._cache.move_to_end(response_id)
-                return cached
-            row = self._db.execute(
-                "SELECT body, input, previous_response_id FROM responses WHERE id = ?",
-                (response_id,),
-            ).fetchone()
-            if row is None:
-                return None
-            record = StoredResponse(response_id, json.loads(row[0]), json.loads(row[1]), row[2])
-            self._remember(record)
-            return record
+        entry = self._entry(response_id)
+        return None if entry is None else entry.record
 
     def context(self, response_id: str) -> list[Item] | None:
         """Every item of the chain ending at `response_id`, oldest first; None if it is unknown."""
-        chain: list[StoredResponse] = []
+        chain = self.chain(response_id)
+        return None if chain is None else list(chain.items)
+
+    def chain(self, response_id: str) -> Chain | None:
+        """The chain ending at `response_id` (None if it is unknown), from the oldest ancestor
+        still stored. Continuing a conversation's newest response reuses its parent's chain,
+        so the cost does not grow with the chain's length."""
+        with self._cache_lock:
+            deletes = self._deletes
+        links: list[Entry] = []  # newest first, down to one whose chain is kept
+        base: Entry | None = None
         next_id: str | None = response_id
         while next_id is not None:
-            record = self.get(next_id)
-            if record is None:
-                if not chain:
-                    return None
+            entry = self._entry(next_id)
+            if entry is None:
                 break  # an ancestor was deleted: the chain starts after it
-            chain.append(record)
-            next_id = record.previous_response_id
-        items: list[Item] = []
-        for record in reversed(chain):
-            items.extend(record.input)
-            items.extend(record.output)
-        return items
+            if entry.chain is not None:
+                base = entry
+                break
+            links.append(entry)
+            next_id = entry.record.previous_response_id
+        if not links:
+            return None if base is None else base.chain
+        chain = self._extend(base.chain if base else None, links[::-1])
+        with self._cache_lock:
+            if self._deletes == deletes:
+                self._cache.keep_chain(links[0], chain, base)
+        return chain
+
+    def _extend(self, base: Chain | None, links: list[Entry]) -> Chain:
+        items = list(base.items) if base else []
+        weight = base.weight if base else 0
+        for link in links:
+            items += link.record.input
+            items += link.record.output
+            if link.weight is None:
+                link.weight = self._weigh(link.record.input) + self._weigh(link.record.output)
+            weight += link.weight
+        return Chain(tuple(items), weight)
+
+    @property
+    def cached_bytes(self) -> int:
+        """What the cache holds: decoded responses' JSON length and kept chains' references."""
+        return self._cache.bytes
 
     def item(self, item_id: str) -> Item | None:
         with self._lock:
@@ -155,8 +179,11 @@ class Store:
             except BaseException:
                 self._rollback()
                 raise
-            self._cache.pop(response_id, None)
-            return deleted.rowcount > 0
+        with self._cache_lock:
+            self._cache.pop(response_id)
+            self._cache.drop_chains()
+            self._deletes += 1
+        return deleted.rowcount > 0
 
     def _rollback(self) -> None:
         # SQLite ends the transaction itself on some errors (a full disk, for one); a ROLLBACK
@@ -164,8 +191,28 @@ class Store:
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
 
-    def _remember(self, record: StoredResponse) -> None:
-        self._cache[record.id] = record
-        self._cache.move_to_end(record.id)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+    def _entry(self, response_id: str) -> Entry | None:
+        """The response from the cache, else decoded from its row and cached."""
+        with self._cache_lock:
+            entry = self._cache.get(response_id)
+            deletes = self._deletes
+        if entry is not None:
+            return entry
+        with self._lock:
+            row = self._db.execute(
+                "SELECT body, input, previous_response_id FROM responses WHERE id = ?",
+                (response_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        record = StoredResponse(response_id, json.loads(row[0]), json.loads(row[1]), row[2])
+        size = len(row[0]) + len(row[1])
+        with self._cache_lock:
+            if self._deletes != deletes:  # it may have been deleted since it was read
+                return Entry(record, size)
+            return self._cache.put(record, size)
+
+
+def _json(value: Any) -> str:
+    # Never write NaN or Infinity: they are not JSON, and nothing could read the row back.
+    return json.dumps(value, allow_nan=False)

@@ -14,10 +14,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import KW_ONLY, dataclass, field
-from typing import TYPE_CHECKING, Literal
-from urllib.parse import parse_qsl, urlsplit
+from typing import TYPE_CHECKING, ClassVar, Literal
+from urllib.parse import urlsplit
 
+from agentkit._secrets import MIN_SECRET, header_secrets, scrub, url_secrets
 from agentkit.errors import AgentkitError, ConfigurationError
+from agentkit.tools.hosted import url_without_credentials
 from agentkit.tools.mcp.names import server_slug
 
 if TYPE_CHECKING:
@@ -30,8 +32,6 @@ _LAUNCHERS = frozenset(
 _VERSIONED = re.compile(r"(python3?|node)[0-9.]*")
 _SUBCOMMANDS = frozenset({"run", "x", "exec", "tool"})
 _SCRIPT_SUFFIX = re.compile(r"\.(py|js|mjs|cjs|ts)$")
-_MIN_SECRET = 8  # shorter values (e.g. LOG_LEVEL=info) would mangle messages
-REDACTED = "***"
 
 
 class MCPConnectionError(AgentkitError):
@@ -60,6 +60,7 @@ class MCPServer(ABC):
     allowed_tools: Collection[str] | None = None
     require_approval: Literal["always", "never"] | Collection[str] = "never"
     trusted: bool = False
+    _shortest_secret: ClassVar[int] = MIN_SECRET
 
     def __post_init__(self) -> None:
         name = self.name or server_slug(self._default_name())
@@ -102,10 +103,7 @@ class MCPServer(ABC):
 
     def scrub(self, text: str) -> str:
         """`text` with this server's secret values replaced by `***`."""
-        for secret in sorted(self._secrets(), key=len, reverse=True):
-            if len(secret) >= _MIN_SECRET:
-                text = text.replace(secret, REDACTED)
-        return text
+        return scrub(text, self._secrets(), min_length=self._shortest_secret)
 
     @abstractmethod
     async def open_session(self, stack: AsyncExitStack) -> ClientSession:
@@ -128,6 +126,7 @@ class MCPServerStdio(MCPServer):
     args: Sequence[str] = ()
     env: Mapping[str, str] | None = field(default=None, repr=False)
     cwd: str | os.PathLike[str] | None = None
+    _shortest_secret: ClassVar[int] = 8  # not every variable is a secret (LOG_LEVEL=info)
 
     def __post_init__(self) -> None:
         if isinstance(self.args, str):
@@ -159,7 +158,9 @@ class MCPServerHTTP(MCPServer):
     """An MCP server reached over streamable HTTP.
 
     Args:
-        url: The MCP endpoint, e.g. `"https://example.com/mcp"`.
+        url: The MCP endpoint, e.g. `"https://example.com/mcp"`. A user name and password in
+            it are moved into an `Authorization: Basic` header; a query parameter that looks
+            like a credential (`token`, `api_key`, ...) is refused: use `headers`.
         headers: Sent with every request, e.g. `{"Authorization": "Bearer ..."}`; secret.
     """
 
@@ -168,19 +169,20 @@ class MCPServerHTTP(MCPServer):
     headers: Mapping[str, str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if urlsplit(self.url).scheme not in ("http", "https"):
-            raise ConfigurationError(f"MCPServerHTTP: {self.url!r} is not an http(s) URL")
+        scheme = urlsplit(self.url).scheme
+        if scheme not in ("http", "https"):  # not quoted: the URL may hold credentials
+            raise ConfigurationError(f"MCPServerHTTP: the URL must be http(s), not {scheme!r}")
+        url, headers = url_without_credentials(self.url, self.headers, "MCPServerHTTP")
+        object.__setattr__(self, "url", url)
+        if headers is not None:
+            object.__setattr__(self, "headers", dict(headers))
         super().__post_init__()
 
     def _default_name(self) -> str:
         return urlsplit(self.url).hostname or "mcp"
 
     def _secrets(self) -> list[str]:
-        values = [value for value in (self.headers or {}).values() if value]
-        tokens = [part for value in values for part in value.split()[1:]]  # "Bearer <token>"
-        url = urlsplit(self.url)
-        in_url = [url.password or "", *(value for _, value in parse_qsl(url.query))]
-        return values + tokens + in_url
+        return header_secrets(self.headers or {}) + url_secrets(self.url)
 
     def __repr__(self) -> str:
         # The URL's query string and user info can carry credentials too.

@@ -81,7 +81,8 @@ class MCPTool(FunctionTool):
     async def output(
         self, ctx: RunContext[Any], arguments: str, *, call_id: str | None = None
     ) -> ToolOutput:
-        """The call's result: text, or text and `input_image` parts when it returned images."""
+        """The call's result: text, or text and `input_image` parts when it returned images;
+        the server's secrets are scrubbed from the text (a server may echo its credentials)."""
         try:
             data = _decode(arguments, self.name)
             if self._null_defaults is not None:
@@ -89,7 +90,10 @@ class MCPTool(FunctionTool):
             result = await self._call_server(data)
         except _ToolFailure as failure:
             return f"Error: {failure.message}"
-        return result_parts(result) or result_text(result)
+        parts = result_parts(result)
+        if parts is None:
+            return self._scrub(result_text(result))
+        return [{**p, "text": self._scrub(p["text"])} if "text" in p else p for p in parts]
 
     async def _call_server(self, data: dict[str, Any]) -> CallToolResult:
         call: CallTool = self._function

@@ -7,35 +7,67 @@ created or changed (`source: "assistant"`). A container expires after its idle t
 discarded, and using it is an error, as on the service.
 
 The server reads and writes a folder that sandboxed code controls, so it never follows a
-symbolic link there and never reads anything but regular files.
+symbolic link there and never reads anything but regular files. The folder's size is bounded
+(`SandboxLimits.folder_bytes` of disk, `folder_apparent_bytes` of file sizes): a cell that
+goes over is stopped, and the folder is put back as the last snapshots have it. Snapshots keep
+a sparse file's holes, so the server never writes more than the code did.
+
+Cells run on threads of their own (`Containers.cells`, `SandboxLimits.running_cells` of them),
+so sleeping cells never hold up the threads other requests need; nothing here waits for a
+running cell but that container's next cell.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
-import shutil
 import sqlite3
+import tempfile
 import threading
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from agentkit._ids import new_id
 from agentkit.server.errors import APIError, invalid, not_found
+from agentkit.server.hosted.code_interpreter import leftovers
+from agentkit.server.hosted.code_interpreter.isolation import KERNEL, isolation_level
 from agentkit.server.hosted.code_interpreter.sandbox import Execution, Kernel, SandboxLimits
-from agentkit.server.state.files import MAX_FILE_BYTES, FileStore, copy_capped
-from agentkit.server.state.folders import open_inside, remove_inside, scan, write_inside
+from agentkit.server.state.files import (
+    MAX_FILE_BYTES,
+    TEMPORARY_PREFIX,
+    FileStore,
+    copy_capped,
+    too_large,
+)
+from agentkit.server.state.folders import (
+    MAX_DEPTH,
+    MAX_ENTRIES,
+    Usage,
+    copy_sparse,
+    measure,
+    open_inside,
+    remove_inside,
+    write_inside,
+)
+
+log = logging.getLogger("agentkit.server")
 
 DATA_PATH = "/mnt/data"
 MEMORY_LIMITS = {"1g": 1024**3, "4g": 4 * 1024**3, "16g": 16 * 1024**3, "64g": 64 * 1024**3}
 DEFAULT_IDLE_SECONDS = 20 * 60
 UID_RANGE = (2_000_000, 2_900_000)
 """User ids given to containers when the server runs as root (none of them has a login)."""
+ROLLED_BACK = (
+    "the Python session was stopped (its variables are lost), and the folder was put back as "
+    "it was before this call"
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
@@ -144,20 +176,39 @@ class Containers:
         max_file_bytes: int = MAX_FILE_BYTES,
     ) -> None:
         self.uploads = files
-        self.root = files.root / "containers"
+        # Absolute: sessions start in these folders and must find them from anywhere.
+        self.root = Path(os.path.abspath(files.root / "containers"))
         self.root.mkdir(exist_ok=True)
         self.idle_seconds = idle_seconds
         self.limits = limits or SandboxLimits()
         self.max_file_bytes = max_file_bytes
+        self.level = isolation_level(self.limits.isolation)
+        log.log(*self.level.describe())
+        leftovers.clean(self.root, KERNEL)
+        temp = Path(tempfile.gettempdir())
+        leftovers.clean_temporary(temp, TEMPORARY_PREFIX, files.root.absolute(), KERNEL)
+        self._claim = leftovers.Claim(self.root)
+        (self.root / leftovers.TRASH).mkdir(exist_ok=True)
+        self.cells = ThreadPoolExecutor(self.limits.running_cells, "agentkit-cell")
+        """Where cells run: `run` on one of these threads, never on the shared default pool."""
         self._db = sqlite3.connect(files.root / "containers.sqlite3", check_same_thread=False)
         self._db.executescript(SCHEMA)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the database and the dicts below; never held long
         self._kernels: dict[str, Kernel] = {}
         self._run_locks: dict[str, threading.Lock] = {}
-        self._cleanup = weakref.finalize(self, _shut, self._kernels, self._db)
+        self._busy: dict[str, int] = {}
+        temporary = self.root if files.temporary else None
+        self._cleanup = weakref.finalize(
+            self, _shut, self._kernels, self._db, self.cells, self._claim, temporary
+        )
 
     def close(self) -> None:
         self._cleanup()
+
+    def check_available(self, param: str | None = None) -> None:
+        """Refuse code, in the service's shape, when this server cannot run it at all."""
+        if self.level.mode is None:
+            raise invalid(self.level.refusal(), param, "code_interpreter_unavailable")
 
     # --- containers ------------------------------------------------------------------------
 
@@ -244,11 +295,16 @@ class Containers:
             self._db.commit()
 
     def sweep(self) -> None:
-        """Expire every container idle for longer than its time: stop it, discard its files."""
+        """Expire every container idle for longer than its time (a running cell is activity):
+        stop it, discard its files."""
         now = time.time()
         with self._lock:
             rows = self._db.execute("SELECT * FROM containers WHERE status = 'running'").fetchall()
-            gone = [row[0] for row in rows if ContainerRecord(*row).expired(now)]
+            gone = [
+                row[0]
+                for row in rows
+                if ContainerRecord(*row).expired(now) and not self._busy.get(row[0])
+            ]
             for container_id in gone:
                 self._db.execute(
                     "UPDATE containers SET status = 'expired' WHERE id = ?", (container_id,)
@@ -258,13 +314,31 @@ class Containers:
             self._discard(container_id)
 
     def _discard(self, container_id: str) -> None:
+        """Forget the container's files and stop its session, without waiting for either: the
+        folder moves to the trash at once; the session and the trash go on another thread."""
         with self._lock:
             kernel = self._kernels.pop(container_id, None)
+            self._run_locks.pop(container_id, None)
             self._db.execute("DELETE FROM container_files WHERE container_id = ?", (container_id,))
             self._db.commit()
+        trash = self._to_trash(self.root / container_id)
         if kernel is not None:
-            kernel.close()
-        shutil.rmtree(self.root / container_id, ignore_errors=True)
+            kernel.close(
+                "The container was deleted or expired while the code ran; its session and "
+                "files are gone",
+                wait=False,
+            )
+        threading.Thread(
+            target=_finish_discard, args=(kernel, trash), name="agentkit-discard", daemon=True
+        ).start()
+
+    def _to_trash(self, folder: Path) -> Path | None:
+        trash = self.root / leftovers.TRASH / f"{folder.name}-{secrets.token_hex(4)}"
+        try:
+            folder.rename(trash)
+        except FileNotFoundError:
+            return None
+        return trash
 
     def _touch(self, container_id: str) -> None:
         with self._lock:
@@ -276,23 +350,78 @@ class Containers:
     # --- running code ----------------------------------------------------------------------
 
     def run(self, container_id: str, code: str) -> RunResult:
-        """Run a code cell in the container's session (blocking: call it from a worker thread)."""
+        """Run a code cell in the container's session (blocking: run it on `cells`)."""
         record = self.active(container_id)
         with self._lock:
             run_lock = self._run_locks.setdefault(container_id, threading.Lock())
-        with run_lock:
+        with run_lock:  # this container's cells, one after the other
             kernel = self._kernel(record)
-            execution = kernel.run(code)
-            self._touch(container_id)
+            folder = self.root / record.id / "data"
+            self._mark_busy(container_id, 1)
+            try:
+                execution = kernel.run(code, watch=lambda: self._over_limits(measure(folder)))
+            finally:
+                self._mark_busy(container_id, -1)
+            over = self._over_limits(measure(folder))
+            if over is not None:
+                kernel.restart()
+                self._roll_back(record)
+                return RunResult(_rolled_back(execution, over), [])
             changed = self._sync(record)
         return RunResult(execution, changed)
 
-    def interrupt(self, container_id: str) -> None:
-        """Stop the cell running in a container now (its session restarts on the next call)."""
+    def interrupt(self, container_id: str, reason: str = "The cell was interrupted") -> None:
+        """Stop the container's running cell, if any (from any thread); see `Kernel.interrupt`."""
         with self._lock:
             kernel = self._kernels.get(container_id)
         if kernel is not None:
-            kernel.interrupt()
+            kernel.interrupt(reason)
+
+    def _mark_busy(self, container_id: str, change: int) -> None:
+        with self._lock:
+            self._busy[container_id] = self._busy.get(container_id, 0) + change
+            if not self._busy[container_id]:
+                del self._busy[container_id]
+        self._touch(container_id)
+
+    def _over_limits(self, usage: Usage) -> str | None:
+        """Why the folder is over its limits (None: it is not)."""
+        limits = self.limits
+        if not usage.complete:
+            return (
+                f"The container's folder went over its limits (more than {MAX_ENTRIES:,} "
+                f"entries, or folders more than {MAX_DEPTH} deep)"
+            )
+        if usage.real > limits.folder_bytes:
+            return (
+                f"The container's folder went over its size limit: it used {_mib(usage.real)} "
+                f"of disk (the limit is {_mib(limits.folder_bytes)})"
+            )
+        if usage.apparent > limits.folder_apparent_bytes:
+            return (
+                f"The container's folder went over its size limit: its files add up to "
+                f"{_mib(usage.apparent)} (the limit is {_mib(limits.folder_apparent_bytes)}; a "
+                "sparse file counts at its full size)"
+            )
+        return None
+
+    def _roll_back(self, record: ContainerRecord) -> None:
+        """Put the folder back as the last snapshots have it: what the code wrote since goes."""
+        folder = self.root / record.id / "data"
+        trash = self._to_trash(folder)
+        if trash is None:  # discarded meanwhile: nothing to put back
+            return
+        folder.mkdir(mode=0o700)
+        if record.uid is not None:
+            os.chown(folder, record.uid, record.uid)
+        for entry in self.files(record.id):
+            try:
+                with open(self.content_path(entry), "rb") as blob:
+                    mtime_ns = write_inside(folder, entry.relative, blob.fileno(), record.uid)
+                self._save(replace(entry, mtime_ns=mtime_ns))
+            except (OSError, APIError):
+                self._forget(entry)
+        leftovers.remove_later(trash)
 
     def _kernel(self, record: ContainerRecord) -> Kernel:
         with self._lock:
@@ -305,6 +434,7 @@ class Containers:
                     uid=record.uid,
                     limits=self.limits,
                     memory_bytes=MEMORY_LIMITS.get(record.memory_limit),
+                    owner=self._claim.token,
                 )
                 self._kernels[record.id] = kernel
         return kernel
@@ -312,7 +442,7 @@ class Containers:
     def _sync(self, record: ContainerRecord) -> list[ContainerFile]:
         """Snapshot what the code created or changed; forget what it deleted."""
         data = self.root / record.id / "data"
-        found = scan(data)
+        found = measure(data).files
         known = {f.relative: f for f in self.files(record.id)}
         changed: list[ContainerFile] = []
         for relative, (size, mtime_ns) in found.items():
@@ -332,11 +462,11 @@ class Containers:
         data = self.root / container_id / "data"
         file_id = old.id if old else container_file_id()
         fd = open_inside(data, relative)
-        with os.fdopen(fd, "rb") as source:
-            info = os.fstat(source.fileno())
-            size = copy_capped(
-                source, self.root / container_id / "blobs" / file_id, self.max_file_bytes
-            )
+        try:
+            info = os.fstat(fd)
+            size = self._copy_out(fd, self.root / container_id / "blobs" / file_id)
+        finally:
+            os.close(fd)
         entry = ContainerFile(
             file_id,
             container_id,
@@ -348,6 +478,22 @@ class Containers:
         )
         self._save(entry)
         return entry
+
+    def _copy_out(self, source: int, blob: Path) -> int:
+        """Snapshot a file of the folder (holes stay holes), refusing files over the cap."""
+        if os.fstat(source).st_size > self.max_file_bytes:
+            raise too_large(self.max_file_bytes)
+        partial = blob.with_name(blob.name + ".partial")
+        try:
+            target = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                size = copy_sparse(source, target)
+            finally:
+                os.close(target)
+            partial.replace(blob)
+        finally:
+            partial.unlink(missing_ok=True)
+        return size
 
     # --- files -----------------------------------------------------------------------------
 
@@ -420,8 +566,14 @@ class Containers:
         file_id = existing.id if existing else container_file_id()
         blob = self.root / record.id / "blobs" / file_id
         size = copy_capped(data, blob, self.max_file_bytes)
-        with open(blob, "rb") as snapshot:
-            mtime_ns = write_inside(folder, name, snapshot, record.uid)
+        try:
+            self._check_room(record.id, size - (existing.bytes if existing else 0))
+            with open(blob, "rb") as snapshot:
+                mtime_ns = write_inside(folder, name, snapshot.fileno(), record.uid)
+        except BaseException:
+            if existing is None:
+                blob.unlink(missing_ok=True)
+            raise
         entry = ContainerFile(
             file_id,
             record.id,
@@ -433,6 +585,18 @@ class Containers:
         )
         self._save(entry)
         return entry
+
+    def _check_room(self, container_id: str, adding: int) -> None:
+        usage = measure(self.root / container_id / "data")
+        usage.real += max(0, adding)
+        usage.apparent += max(0, adding)
+        over = self._over_limits(usage)
+        if over is not None:
+            raise invalid(
+                f"Cannot add this file to container '{container_id}': {over[0].lower()}{over[1:]}.",
+                "file",
+                "container_full",
+            )
 
     def _save(self, entry: ContainerFile) -> None:
         with self._lock:
@@ -482,8 +646,35 @@ def _safe_name(filename: str) -> str:
     return name
 
 
-def _shut(kernels: dict[str, Kernel], db: sqlite3.Connection) -> None:
+def _rolled_back(execution: Execution, over: str) -> Execution:
+    logs = execution.logs.removesuffix(execution.failed or "").rstrip("\n")
+    failed = f"{over}; {ROLLED_BACK}."
+    return Execution(f"{logs}\n{failed}" if logs else failed, [], failed)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024**2:,.1f} MiB"
+
+
+def _finish_discard(kernel: Kernel | None, trash: Path | None) -> None:
+    if kernel is not None:
+        kernel.close()
+    if trash is not None:
+        leftovers.remove_tree(trash)
+
+
+def _shut(
+    kernels: dict[str, Kernel],
+    db: sqlite3.Connection,
+    cells: ThreadPoolExecutor,
+    claim: leftovers.Claim,
+    temporary: Path | None,
+) -> None:
     for kernel in list(kernels.values()):
         kernel.close()
     kernels.clear()
+    cells.shutdown(wait=False, cancel_futures=True)
     db.close()
+    claim.release()
+    if temporary is not None:  # what code made there may be beyond shutil.rmtree's reach
+        leftovers.remove_tree(temporary)

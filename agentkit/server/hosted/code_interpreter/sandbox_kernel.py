@@ -1,11 +1,14 @@
 """The Python session a code interpreter container runs: a script (`python -I`), never imported.
 
-It starts as root (or in a fresh user namespace), builds the sandbox (namespaces, mounts, a
-fresh uid; see `docs/server.md`, "Code interpreter sandbox"), then reads code cells from a
-private pipe and runs them in one persistent namespace, as a notebook kernel does: the value
-of a cell's last expression is shown (its `repr`, or a PNG image when it has `_repr_png_`).
-Everything the cell prints, and anything its subprocesses write, goes to the log file the
-server gave it as stdout/stderr; the reply on the protocol pipe says when the cell is done.
+The process the server starts is a supervisor: it dies with the server (a parent-death signal)
+and forks the kernel, which builds the sandbox (namespaces, mounts, a fresh uid; see
+`docs/server.md`, "Security"), then reads code cells from a private pipe and runs them in one
+persistent namespace, as a notebook kernel does: the value of a cell's last expression is shown
+(its `repr`, or a PNG image when it has `_repr_png_`). Everything the cell prints, and anything
+its subprocesses write, goes to the log file the server gave it as stdout/stderr; the reply on
+the protocol pipe says when the cell is done. When a cell ends, every process it started ends
+with it; when the supervisor is told to stop, or the server dies, it kills the kernel and all
+that is left of it.
 
 Only the standard library is used here: this file runs before any sandbox exists.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import contextlib
 import ctypes
 import json
 import linecache
@@ -21,7 +25,7 @@ import os
 import signal
 import sys
 import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -38,13 +42,25 @@ MS_REMOUNT = 32
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 CELL = "<cell>"
 PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 """The `pivot_root` system call's number, by machine (glibc has no wrapper for it)."""
 MNT_DETACH = 2
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+"""The only device nodes of the sandbox's /dev: no terminal, no disk, nothing of the host's."""
+DEVICE_LINKS = {
+    "fd": "/proc/self/fd",
+    "stdin": "/proc/self/fd/0",
+    "stdout": "/proc/self/fd/1",
+    "stderr": "/proc/self/fd/2",
+}
+SCRATCH = {"/tmp": "tmp", "/var/tmp": "var-tmp", "/dev/shm": "shm", "/run": "run"}
+"""Where the session's one scratch tmpfs shows: the four places share its size."""
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
+MAX_KILL_ROUNDS = 200
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -70,20 +86,134 @@ def _mount(
     )
 
 
-def _tmpfs(target: str, size: str, mode: str = "1777") -> None:
-    if os.path.isdir(target):
-        _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode={mode}")
+def _prctl(option: int, value: int) -> None:
+    _check(_libc.prctl(option, value, 0, 0, 0), "prctl")
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+# --- the supervisor ----------------------------------------------------------------------------
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    if config.get("probe"):
+        probe()
+        return
+    # Die with the server, however it dies (the check closes the race with its death).
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != config["server_pid"]:
+        os._exit(1)
+    namespaces = config["isolation"] == "namespaces"
+    try:
+        if namespaces:
+            enter_namespaces()
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    except OSError as error:
+        _report(config, error)
+    supervisor = _fork_kernel()
+    try:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if namespaces:
+            build_sandbox(config)
+        else:
+            if os.getppid() != supervisor:  # it is already gone
+                os._exit(1)
+            _prctl(PR_SET_CHILD_SUBREAPER, 1)
+            os.chdir(config["data"])
+            block_sockets()
+    except Exception as error:
+        _report(config, error)
+    serve(config)
+
+
+def _fork_kernel() -> int:
+    """Fork; the parent supervises (never returns), the child goes on as the kernel.
+
+    Returns the supervisor's pid, in the child."""
+    child: list[int] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        if child:
+            os.kill(child[0], signal.SIGKILL)
+
+    signal.signal(signal.SIGTERM, stop)
+    supervisor = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        return supervisor
+    child.append(pid)
+    supervise(pid)
+
+
+def supervise(kernel: int) -> NoReturn:
+    """Wait for the kernel; then end what is left of it and end as it did.
+
+    On SIGTERM (the server stopping the session, or the server's death) the kernel is killed.
+    With namespaces the kernel is pid 1, and the kernel kills every process of the namespace
+    with it; without, the supervisor is a subreaper: whatever the kernel started and left
+    behind is its child now, and is killed here.
+    """
+    _, status = os.waitpid(kernel, 0)
+    end_descendants()
+    if os.WIFSIGNALED(status):
+        died_of = os.WTERMSIG(status)
+        if died_of != signal.SIGKILL:
+            signal.signal(died_of, signal.SIG_DFL)
+        os.kill(os.getpid(), died_of)
+    os._exit(os.waitstatus_to_exitcode(status))
+
+
+def end_descendants() -> None:
+    """Kill every process this one started, and what those started: orphans come back to this
+    process (pid 1 of a namespace, or a subreaper), so each round kills the next generation."""
+    for _ in range(MAX_KILL_ROUNDS):
+        children = _children()
+        if not children:
+            return
+        for pid in children:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _children() -> list[int]:
+    me = os.getpid()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # After the command's name (which may hold anything but ends with the last ")"):
+        # state, then the parent's pid.
+        if int(stat[stat.rfind(b")") + 2 :].split()[1]) == me:
+            found.append(int(entry))
+    return found
+
+
+def _report(config: dict[str, Any], error: Exception) -> NoReturn:
+    """Tell the server why the session could not start, and end."""
+    with os.fdopen(config["reply_fd"], "w") as replies:
+        replies.write(json.dumps({"start_error": f"{type(error).__name__}: {error}"}) + "\n")
+    os._exit(3)
 
 
 # --- building the sandbox ----------------------------------------------------------------------
 
 
-def enter_namespaces(config: dict[str, Any]) -> None:
-    """Unshare, then fork the process that becomes pid 1 of the new pid namespace.
-
-    The parent only waits for it: when the server kills this process group, pid 1 dies, and
-    the kernel kills every other process of the namespace with it (fork bombs included).
-    """
+def enter_namespaces() -> None:
+    """Unshare every namespace the sandbox needs; without root, in a fresh user namespace that
+    maps the server's user to root inside."""
     flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
     user_namespace = os.geteuid() != 0
     outer_uid, outer_gid = os.getuid(), os.getgid()
@@ -96,50 +226,50 @@ def enter_namespaces(config: dict[str, Any]) -> None:
         _write("/proc/self/gid_map", f"0 {outer_gid} 1")
     # Mounts made below must never reach the host: make every mount private first.
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    pid = os.fork()
-    if pid:
-        _wait_for(pid, config)
-    _check(_libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), "prctl")
+
+
+def build_sandbox(config: dict[str, Any]) -> None:
+    """In the new namespaces, as pid 1: the new root, then (as root) a user of its own."""
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _mount_filesystem(config)
-    if not user_namespace:
+    if os.geteuid() == 0 and config["uid"] is not None:
         os.setgroups([])
         os.setgid(config["uid"])
         os.setuid(config["uid"])
-        _check(_libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), "prctl")  # cleared by setuid
-    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # setuid cleared it
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    os.chdir("/mnt/data")
+    os.environ["HOME"] = "/tmp"
 
 
-def _wait_for(pid: int, config: dict[str, Any]) -> None:
-    """The namespace's parent: on SIGTERM it kills pid 1 and reaps it, then ends as pid 1 did."""
-    os.close(config["reply_fd"])
-    os.close(config["request_fd"])
-
-    def stop(signum: int, frame: Any) -> None:
-        os.kill(pid, signal.SIGKILL)
-
-    signal.signal(signal.SIGTERM, stop)
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        died_of = os.WTERMSIG(status)
-        if died_of != signal.SIGKILL:
-            signal.signal(died_of, signal.SIG_DFL)
-        os.kill(os.getpid(), died_of)
-    os._exit(os.waitstatus_to_exitcode(status))
-
-
-def _write(path: str, text: str) -> None:
-    with open(path, "w") as f:
-        f.write(text)
+def probe() -> None:
+    """Print whether this user may build the sandbox's namespaces here (JSON on stdout)."""
+    try:
+        enter_namespaces()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+                _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m")
+            except OSError as error:
+                print(json.dumps({"namespaces": False, "why": str(error)}), flush=True)
+                os._exit(1)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        if status == 0:
+            print(json.dumps({"namespaces": True}))
+    except OSError as error:
+        print(json.dumps({"namespaces": False, "why": str(error)}))
 
 
 def _mount_filesystem(config: dict[str, Any]) -> None:
     """A new root: the system's programs and libraries and the Python installation, read-only;
-    the container's folder at /mnt/data; private tmpfs for /tmp, /var/tmp, /dev/shm and /run.
+    the container's folder at /mnt/data; a /dev of a few harmless devices; one private,
+    size-capped tmpfs for /tmp, /var/tmp, /dev/shm and /run; the root itself read-only.
 
-    Nothing else of the host is there (no home folders, projects, databases or sockets). Every
-    directory to show is opened first and bound from its descriptor, so the tmpfs the new root
-    is built on cannot hide it.
+    Nothing else of the host is there (no home folders, projects, databases, sockets, disks or
+    shared memory). Every directory to show is opened first and bound from its descriptor, so
+    the tmpfs the new root is built on cannot hide it.
     """
     shown: list[tuple[int, str, bool]] = []  # (descriptor, path in the new root, read-only)
     links: list[tuple[str, str]] = []
@@ -151,7 +281,6 @@ def _mount_filesystem(config: dict[str, Any]) -> None:
     for path in config["reexpose"]:
         if not any(path == d or path.startswith(d + "/") for d in SYSTEM_DIRS):
             shown.append((_open_dir(path), path, True))
-    shown.append((_open_dir("/dev"), "/dev", False))
     shown.append((_open_dir(config["data"]), "/mnt/data", False))
     root = next(d for d in ("/tmp", "/mnt", "/srv", "/media") if os.path.isdir(d))
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
@@ -159,18 +288,39 @@ def _mount_filesystem(config: dict[str, Any]) -> None:
         os.symlink(target, root + path)
     # Scratch space first: a folder shown below may live under /tmp (a checkout's virtual
     # environment in CI, say), and mounting /tmp's tmpfs afterwards would hide it.
-    for scratch in ("/tmp", "/var/tmp", "/dev/shm", "/run"):
-        os.makedirs(root + scratch, exist_ok=True)
-        _tmpfs(root + scratch, config["scratch_size"])
+    _mount_scratch(root, config["scratch_size"])
     for fd, path, read_only in shown:
         os.makedirs(root + path, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", root + path, None, MS_BIND | MS_REC)
         if read_only:
             _mount(None, root + path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
         os.close(fd)
+    _make_devices(root)
     os.makedirs(root + "/proc")
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _enter_root(root)
+
+
+def _mount_scratch(root: str, size: str) -> None:
+    """One tmpfs (so one size cap for the session), shown at each of `SCRATCH`'s places."""
+    scratch = root + "/.scratch"
+    os.mkdir(scratch)
+    _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=755")
+    for target, name in SCRATCH.items():
+        os.mkdir(f"{scratch}/{name}")
+        os.chmod(f"{scratch}/{name}", 0o1777)
+        os.makedirs(root + target, exist_ok=True)
+        _mount(f"{scratch}/{name}", root + target, None, MS_BIND)
+
+
+def _make_devices(root: str) -> None:
+    """Bind the few devices code may use onto empty files (no `mknod` in a user namespace)."""
+    for name in DEVICES:
+        if os.path.exists(f"/dev/{name}"):
+            os.close(os.open(f"{root}/dev/{name}", os.O_WRONLY | os.O_CREAT, 0o666))
+            _mount(f"/dev/{name}", f"{root}/dev/{name}", None, MS_BIND)
+    for name, target in DEVICE_LINKS.items():
+        os.symlink(target, f"{root}/dev/{name}")
 
 
 def _enter_root(root: str) -> None:
@@ -180,13 +330,16 @@ def _enter_root(root: str) -> None:
     if number is None:  # an architecture this table does not know: chroot as a fallback
         os.chroot(root)
         os.chdir("/")
-        return
-    os.chdir(root)
-    os.mkdir(".old-root")
-    _check(_libc.syscall(number, b".", b".old-root"), "pivot_root")
-    os.chdir("/")
-    _check(_libc.umount2(b"/.old-root", MNT_DETACH), "umount old root")
-    os.rmdir("/.old-root")
+    else:
+        os.chdir(root)
+        os.mkdir(".old-root")
+        _check(_libc.syscall(number, b".", b".old-root"), "pivot_root")
+        os.chdir("/")
+        _check(_libc.umount2(b"/.old-root", MNT_DETACH), "umount old root")
+        os.rmdir("/.old-root")
+    _check(_libc.umount2(b"/.scratch", MNT_DETACH), "umount scratch")
+    os.rmdir("/.scratch")
+    _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
 def _open_dir(path: str) -> int:
@@ -253,17 +406,6 @@ def _show(value: Any, namespace: dict[str, Any], images: list[str]) -> None:
     print(repr(value))
 
 
-def reap_orphans() -> None:
-    """pid 1 inherits orphaned processes: collect the ones that ended (they count as processes)."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
 def serve(config: dict[str, Any]) -> None:
     requests = os.fdopen(config["request_fd"], "r", encoding="utf-8")
     replies = os.fdopen(config["reply_fd"], "w", encoding="utf-8", buffering=1)
@@ -274,26 +416,8 @@ def serve(config: dict[str, Any]) -> None:
     replies.write(json.dumps({"ready": True, "cwd": os.getcwd()}) + "\n")
     for line in requests:
         images = run_cell(json.loads(line)["code"], namespace)
-        reap_orphans()
+        end_descendants()  # nothing a cell started outlives it
         replies.write(json.dumps({"done": True, "images": images}) + "\n")
-
-
-def main() -> None:
-    config = json.loads(sys.argv[1])
-    try:
-        if config["isolation"] == "namespaces":
-            enter_namespaces(config)
-            os.chdir("/mnt/data")
-            os.environ["HOME"] = "/tmp"
-        else:
-            os.chdir(config["data"])
-            block_sockets()
-    except Exception as error:  # reported to the server, which may fall back to no isolation
-        with os.fdopen(config["reply_fd"], "w") as replies:
-            replies.write(json.dumps({"isolation_error": f"{type(error).__name__}: {error}"}))
-            replies.write("\n")
-        os._exit(3)
-    serve(config)
 
 
 if __name__ == "__main__":

@@ -100,6 +100,7 @@ class CodeInterpreterTool:
         for index, tool in enumerate(ctx.request.tools):
             if tool["type"] != TYPE:
                 continue
+            containers.check_available(f"tools[{index}]")
             container = tool["container"]
             if isinstance(container, str):
                 containers.active(container, f"tools[{index}].container")
@@ -261,13 +262,17 @@ def _input_file_ids(items: list[Item]) -> list[str]:
 
 
 async def _run(containers: Containers, container_id: str, code: str) -> RunResult:
-    """Run a cell in a worker thread; a cancelled response interrupts the cell, not just waits."""
-    running = asyncio.ensure_future(asyncio.to_thread(containers.run, container_id, code))
+    """Run a cell on the containers' own threads (never the shared pool); a cancelled response
+    interrupts the cell, and its thread is done before the response ends."""
+    job = containers.cells.submit(containers.run, container_id, code)
+    running = asyncio.wrap_future(job)
     try:
         return await asyncio.shield(running)
     except asyncio.CancelledError:
-        containers.interrupt(container_id)
-        await asyncio.wait({running})  # the cell's thread is done before the response ends
+        if not job.cancel():  # it started: stop it (until it has, it may still be starting)
+            while not running.done():
+                containers.interrupt(container_id, "The response was cancelled")
+                await asyncio.wait({running}, timeout=0.1)
         raise
 
 
