@@ -110,14 +110,15 @@ def _decorator(
     kind: GuardrailKind, func: Check | None, **options: Any
 ) -> Guardrail | Callable[[Check], Guardrail]:
     def make(check: Check) -> Guardrail:
-        name = options.pop("name", None) or getattr(check, "__name__", kind)
-        tools = options.pop("tools", None)
+        given = dict(options)  # one decorator may make several guardrails
+        name = given.pop("name", None) or getattr(check, "__name__", kind)
+        tools = given.pop("tools", None)
         return Guardrail(
             kind=kind,
             name=name,
             check=check,
             tools=None if tools is None else frozenset(tools),
-            **options,
+            **given,
         )
 
     return make if func is None else make(func)

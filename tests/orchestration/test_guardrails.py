@@ -266,3 +266,11 @@ async def test_scripted_calls_are_checked_too(
         "Error: the guardrail 'no_zero' blocked this call: no invoice 0",
         "invoice 3: 120 EUR, paid",
     ]
+
+
+def test_one_decorator_makes_several_guardrails() -> None:
+    refunds_only = tool_input_guardrail(tools=["refund"], on_trip="correct")
+    first = refunds_only(lambda ctx, call: passed())
+    second = refunds_only(lambda ctx, call: passed())
+    assert first.tools == second.tools == frozenset({"refund"})
+    assert first.on_trip == second.on_trip == "correct"
