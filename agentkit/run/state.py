@@ -23,8 +23,9 @@ from agentkit.run.conversation import Conversation, Item
 from agentkit.run.versioned import versioned
 
 RUN_STATE_FORMAT = 3
-"""Format 3 added the in-flight background response, the turn's finished tool outputs and the
-`failed`/`cancelled` statuses; format 2 added approvals and `status`. All are still read."""
+"""Format 3 added the in-flight background response, the turn's finished tool outputs, the
+`failed`/`cancelled` statuses, the answering agent, paused sub-runs and the trace to link to;
+format 2 added approvals and `status`. All are still read."""
 READABLE_FORMATS = (1, 2, 3)
 Status = Literal["running", "paused", "resumed", "finished", "failed", "cancelled"]
 STATUSES = ("running", "paused", "resumed", "finished", "failed", "cancelled")
@@ -62,6 +63,14 @@ class RunState:
     """The background response of the model call in flight, to reattach to after a crash."""
     tool_outputs: dict[str, Item] = field(default_factory=dict)
     """Outputs of this turn's calls that finished, by call id, until the turn's end."""
+    agent: str | None = None
+    """The name of the agent answering now (it changes at a handoff); it resumes the run."""
+    sub_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """This turn's paused sub-runs (agents used as tools), as states by their tool call's id."""
+    input_checked: bool = False
+    """Whether the input guardrails passed (they run once, before the first answer is used)."""
+    trace: dict[str, str] | None = None
+    """The trace and span id of this run's first span, for the spans of a resumed run to link."""
 
     @classmethod
     def begin(cls, conversation: Conversation | None, new_input: list[Item]) -> RunState:
@@ -176,6 +185,10 @@ class RunState:
             "tools_hash": self.tools_hash,
             "in_flight": None if self.in_flight is None else self.in_flight.to_dict(),
             "tool_outputs": self.tool_outputs,
+            "agent": self.agent,
+            "sub_runs": self.sub_runs,
+            "input_checked": self.input_checked,
+            "trace": self.trace,
         }
 
     def to_json(self) -> str:
@@ -208,6 +221,10 @@ class RunState:
                 tools_hash=_optional_str(data.get("tools_hash")),
                 in_flight=_attachment(data.get("in_flight")),
                 tool_outputs=_outputs(data.get("tool_outputs")),
+                agent=_optional_str(data.get("agent")),
+                sub_runs=_sub_runs(data.get("sub_runs")),
+                input_checked=bool(data.get("input_checked", False)),
+                trace=_trace(data.get("trace")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise UserError(f"RunState JSON is missing or has a bad field: {error!r}") from None
@@ -237,3 +254,19 @@ def _outputs(value: Any) -> dict[str, Item]:
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
         raise TypeError("tool_outputs must map call ids to output items")
     return {str(k): dict(v) for k, v in value.items()}
+
+
+def _sub_runs(value: Any) -> dict[str, dict[str, Any]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise TypeError("sub_runs must map call ids to run states")
+    return {str(k): dict(v) for k, v in value.items()}
+
+
+def _trace(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise TypeError("trace must be an object")
+    return {"trace_id": str(value["trace_id"]), "span_id": str(value["span_id"])}
