@@ -40,6 +40,7 @@ from agentkit.server.plan import (
 )
 from agentkit.server.protocol.context import Context
 from agentkit.server.protocol.items import Item
+from agentkit.server.protocol.models import NOT_REASONING, ModelCard
 from agentkit.server.protocol.reasoning import ReasoningSealer
 from agentkit.server.protocol.usage import (
     ITEM_OVERHEAD,
@@ -65,11 +66,16 @@ class Draft:
     id: str
     request: CreateRequest
     created_at: int
-    reasoning_model: bool
+    card: ModelCard = NOT_REASONING
 
     @classmethod
-    def start(cls, request: CreateRequest, reasoning_model: bool) -> Draft:
-        return cls(new_id("resp"), request, int(time.time()), reasoning_model)
+    def start(cls, request: CreateRequest, card: ModelCard = NOT_REASONING) -> Draft:
+        return cls(new_id("resp"), request, int(time.time()), card)
+
+    @property
+    def reasoning_model(self) -> bool:
+        """Whether the model reasons in this response (not at `effort: "none"`)."""
+        return self.card.thinks(self.request.reasoning_effort)
 
     def body(self, status: str = "in_progress", output: list[Item] | None = None) -> dict[str, Any]:
         """The Response object with every field of the spec, before output and usage."""
@@ -118,10 +124,10 @@ class Draft:
         return "default"
 
     def _reasoning(self) -> dict[str, Any]:
-        if not self.reasoning_model:
+        if not self.card.reasoning:
             return {"effort": None, "summary": None}
         return {
-            "effort": self.request.reasoning_effort or "medium",
+            "effort": self.card.effort(self.request.reasoning_effort),
             "summary": self.request.reasoning_summary,
         }
 

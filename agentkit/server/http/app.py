@@ -29,7 +29,7 @@ from agentkit.server.producer import Producer
 from agentkit.server.protocol import azure
 from agentkit.server.protocol.context import Context, build_context
 from agentkit.server.protocol.media import check_media
-from agentkit.server.protocol.reasoning import is_reasoning_model
+from agentkit.server.protocol.models import ModelCard, resolve_model
 from agentkit.server.protocol.validation import CreateRequest, decode_json, parse_create_request
 
 __all__ = ["ServerConfig", "ServerState", "create_app"]
@@ -45,9 +45,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 async def create_response(request: Request) -> Response:
     state: ServerState = request.app.state.server
     raw = await read_body(request, state.config.max_body_bytes)
-    create, context = await state.offload(_checked, state, raw, request.headers)
-    reasoning_model = is_reasoning_model(create.model, state.config.reasoning_models)
-    draft = Draft.start(create, reasoning_model)
+    create, context, card = await state.offload(_checked, state, raw, request.headers)
+    draft = Draft.start(create, card)
     generation = Generation(draft, context, state.engine, state.sealer, state.services)
     # What may still refuse the request runs first, so it is answered as an HTTP error.
     await generation.prepare()
@@ -115,16 +114,19 @@ def _json(body: dict[str, Any], faults: Any) -> Response:
     return json_response(body)
 
 
-def _checked(state: ServerState, raw: bytes, headers: Headers) -> tuple[CreateRequest, Context]:
+def _checked(
+    state: ServerState, raw: bytes, headers: Headers
+) -> tuple[CreateRequest, Context, ModelCard]:
     """Decode, check and resolve a create request: CPU and storage work, for `offload`."""
     body = decode_json(raw)
     state.record(body, len(raw))
     if state.config.azure:
         body = azure.adapt_request(body, headers)
     create = parse_create_request(body)
+    card = resolve_model(create, state.catalogue, state.config.deployments)
     context = build_context(state.store, state.sealer, create.input, create.previous_response_id)
     check_media(context.input, state.services)
-    return create, context
+    return create, context, card
 
 
 def _sse_headers() -> dict[str, str]:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import re
-from collections.abc import Sequence
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -13,21 +10,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from agentkit.server.errors import invalid
 
 DEFAULT_REASONING_MODELS = ("o1*", "o3*", "o4*", "gpt-5*")
-
-
-def is_reasoning_model(model: str, patterns: Sequence[str]) -> bool:
-    """Whether `model` matches one of the glob-like `patterns` (only `*` is special)."""
-    return _matches(model, tuple(patterns))
-
-
-@functools.lru_cache(maxsize=1024)
-def _matches(model: str, patterns: tuple[str, ...]) -> bool:
-    # Cached: it runs on every request, and building the patterns costs ~0.1 ms each time.
-    return any(_glob(pattern).fullmatch(model) for pattern in patterns)
-
-
-def _glob(pattern: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+"""The `--reasoning-models` default: the catalogue's own rules apply (protocol/models.py)."""
 
 
 class ReasoningSealer:
