@@ -133,7 +133,12 @@ class ServerState:
             limits=config.sandbox,
             max_file_bytes=config.max_file_bytes,
         )
-        services = {"mcp_timeout": config.mcp_timeout, "files": files, "containers": containers}
+        services = {
+            "mcp_timeout": config.mcp_timeout,
+            "azure": config.azure,
+            "files": files,
+            "containers": containers,
+        }
         workers = ThreadPoolExecutor(config.request_threads, "agentkit-request")
         background = Background(RunStore(config.db), store)
         background.recover()
