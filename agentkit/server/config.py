@@ -16,6 +16,7 @@ from agentkit.server.producer import Producer
 from agentkit.server.protocol.models import DEFAULT_MODELS, ModelCard, reasoning_cards
 from agentkit.server.protocol.reasoning import DEFAULT_REASONING_MODELS, ReasoningSealer
 from agentkit.server.protocol.usage import count_items
+from agentkit.server.state.conversations import ConversationStore
 from agentkit.server.state.files import MAX_FILE_BYTES, FileStore
 from agentkit.server.state.lock import DataLock, lock_data
 from agentkit.server.state.recorded import RecordedRequests
@@ -91,6 +92,7 @@ class ServerState:
     engine: Engine
     sealer: ReasoningSealer
     background: Background
+    conversations: ConversationStore
     requests: RecordedRequests = field(default_factory=RecordedRequests)
     services: dict[str, Any] = field(default_factory=dict)
     """Resources hosted tools share (file store, containers), by name."""
@@ -142,7 +144,17 @@ class ServerState:
         workers = ThreadPoolExecutor(config.request_threads, "agentkit-request")
         background = Background(RunStore(config.db), store)
         background.recover()
-        return cls(config, store, engine, sealer, background, services=services, workers=workers)
+        conversations = ConversationStore(config.db)
+        return cls(
+            config,
+            store,
+            engine,
+            sealer,
+            background,
+            conversations,
+            services=services,
+            workers=workers,
+        )
 
     def close(self) -> None:
         """Finish request work, stop what the services run (container sessions), close the
@@ -153,6 +165,7 @@ class ServerState:
             if callable(close):
                 close()
         self.background.runs.close()
+        self.conversations.close()
         self.store.close()
         _release(self.locks)
 

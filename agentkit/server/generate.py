@@ -46,7 +46,7 @@ from agentkit.server.protocol.usage import (
     ITEM_OVERHEAD,
     count_items,
     count_text,
-    count_tools,
+    prompt_tokens,
     usage_body,
 )
 from agentkit.server.protocol.validation import CreateRequest
@@ -114,6 +114,7 @@ class Draft:
             "usage": None,
             "user": r.user,
             "metadata": r.metadata,
+            **({"conversation": {"id": r.conversation}} if r.conversation else {}),
         }
 
     def _service_tier(self, status: str) -> str:
@@ -184,10 +185,7 @@ class Draft:
         return item
 
     def _usage(self, context: Context, output: list[Item], thinking: int) -> dict[str, Any]:
-        r = self.request
-        prompt = context.stored_tokens + context.input_tokens + count_tools(r.tools)
-        if r.instructions:
-            prompt += count_text(r.instructions)
+        prompt = prompt_tokens(self.request, context)
         cached = context.stored_tokens
         produced = count_items([i for i in output if i["type"] != "reasoning"]) + thinking
         return usage_body(prompt, produced, cached=cached, reasoning=thinking)

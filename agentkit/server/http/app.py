@@ -20,14 +20,15 @@ from agentkit.server.config import ServerConfig, ServerState
 from agentkit.server.engines import ScriptedEngine
 from agentkit.server.errors import APIError, invalid, invalid_type, not_found
 from agentkit.server.generate import Draft, Generation
-from agentkit.server.http import files_api
+from agentkit.server.http import compact_api, conversations_api, files_api
 from agentkit.server.http.access import AccessLog, log_failure, server_error
+from agentkit.server.http.contexts import context_for
 from agentkit.server.http.delivery import EventStream, JSONAnswer, quiet_scripted_drops
 from agentkit.server.http.json import json_body, json_response, list_page, read_body
 from agentkit.server.live import EventLog, replay
 from agentkit.server.producer import Producer
 from agentkit.server.protocol import azure
-from agentkit.server.protocol.context import Context, build_context
+from agentkit.server.protocol.context import Context
 from agentkit.server.protocol.media import check_media
 from agentkit.server.protocol.models import ModelCard, resolve_model
 from agentkit.server.protocol.validation import CreateRequest, decode_json, parse_create_request
@@ -68,6 +69,7 @@ def _producer(state: ServerState, generation: Generation, log: EventLog | None) 
         azure=config.azure,
         pace_ms=config.pace_ms,
         offload=state.offload,
+        conversations=state.conversations,
     )
 
 
@@ -124,7 +126,7 @@ def _checked(
         body = azure.adapt_request(body, headers)
     create = parse_create_request(body)
     card = resolve_model(create, state.catalogue, state.config.deployments)
-    context = build_context(state.store, state.sealer, create.input, create.previous_response_id)
+    context = context_for(state, create)
     check_media(context.input, state.services)
     return create, context, card
 
@@ -296,12 +298,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def _routes(scripted: bool) -> list[Route]:
     table: list[tuple[str, Handler, list[str]]] = [
         ("/responses", create_response, ["POST"]),
+        # Before `/responses/{response_id}`, which would otherwise take these paths.
+        *compact_api.ROUTES,
         ("/responses/{response_id}", retrieve_response, ["GET"]),
         ("/responses/{response_id}", delete_response, ["DELETE"]),
         ("/responses/{response_id}/cancel", cancel_response, ["POST"]),
         ("/responses/{response_id}/input_items", list_input_items, ["GET"]),
     ]
-    table += files_api.ROUTES
+    table += files_api.ROUTES + conversations_api.ROUTES
     routes = [
         Route(prefix + path, _guarded(handler), methods=methods)
         for prefix in PREFIXES

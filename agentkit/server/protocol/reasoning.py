@@ -24,11 +24,15 @@ class ReasoningSealer:
         return Fernet.generate_key().decode()
 
     def seal(self, item_id: str, model: str, summary: list[dict[str, Any]]) -> str:
-        payload = {"id": item_id, "model": model, "summary": summary}
+        return self.seal_payload({"id": item_id, "model": model, "summary": summary})
+
+    def seal_payload(self, payload: dict[str, Any]) -> str:
+        """A token (Fernet, `gAAAAA…`) only this server's key opens."""
         return self._fernet.encrypt(json.dumps(payload).encode()).decode()
 
     def open(self, item: dict[str, Any], param: str) -> dict[str, Any]:
-        """The sealed payload of a replayed reasoning item; a 400 if it is not ours or altered."""
+        """The sealed payload of a replayed reasoning (or compaction) item; a 400 if it is not
+        ours or altered."""
         token = item["encrypted_content"]
         try:
             payload: dict[str, Any] = json.loads(self._fernet.decrypt(token.encode()))
@@ -39,6 +43,15 @@ class ReasoningSealer:
                 param,
                 "invalid_encrypted_content",
             ) from None
+        if not isinstance(payload, dict) or ("compaction" in payload) != (
+            item["type"] == "compaction"
+        ):
+            raise invalid(
+                f"The encrypted content for item {item.get('id', '(no id)')} belongs to another "
+                "kind of item.",
+                param,
+                "invalid_encrypted_content",
+            )
         if "id" in item and payload.get("id") != item["id"]:
             raise invalid(
                 f"The encrypted content for item {item['id']} belongs to another item.",
