@@ -44,7 +44,9 @@ def test_crud_validates_against_the_spec(served: tuple[OpenAI, httpx2.Client], s
         metadata={"topic": "demo"}, items=[{"type": "message", "role": "user", "content": "Hi"}]
     )
     assert created.id.startswith("conv_")
-    assert spec.errors("ConversationResource", http.get(f"/conversations/{created.id}").json()) == []
+    assert (
+        spec.errors("ConversationResource", http.get(f"/conversations/{created.id}").json()) == []
+    )
 
     updated = client.conversations.update(created.id, metadata={"topic": "other"})
     assert updated.metadata == {"topic": "other"}
@@ -63,9 +65,7 @@ def test_crud_validates_against_the_spec(served: tuple[OpenAI, httpx2.Client], s
     }
 
 
-def test_items_list_create_retrieve_delete(
-    served: tuple[OpenAI, httpx2.Client], spec: Any
-) -> None:
+def test_items_list_create_retrieve_delete(served: tuple[OpenAI, httpx2.Client], spec: Any) -> None:
     client, http = served
     conversation = client.conversations.create()
     added = client.conversations.items.create(
