@@ -40,6 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="answer as Azure OpenAI does where it differs from OpenAI (see docs/server.md)",
     )
     serve.add_argument(
+        "--deployment",
+        action="append",
+        default=[],
+        metavar="NAME=MODEL",
+        help="with --azure: an Azure deployment and its model (repeatable); other names are a 404",
+    )
+    serve.add_argument(
         "--pace-ms",
         type=float,
         default=0.0,
@@ -70,6 +77,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     configure_logging(args.log_level)
     try:
+        deployments = parse_deployments(args.deployment)
         check_bind(args.host, args.api_key)
         config = ServerConfig(
             db=args.db,
@@ -78,6 +86,7 @@ def _serve(args: argparse.Namespace) -> int:
             reasoning_models=patterns,
             azure=args.azure,
             pace_ms=args.pace_ms,
+            deployments=deployments,
         )
         app = create_app(config)
     except (ValueError, DatabaseInUse) as error:
@@ -102,6 +111,17 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=5,
     )
     return 0
+
+
+def parse_deployments(values: Sequence[str]) -> dict[str, str]:
+    """`NAME=MODEL` pairs as a mapping; a `ValueError` naming the first malformed one."""
+    deployments: dict[str, str] = {}
+    for value in values:
+        name, _, model = (part.strip() for part in value.partition("="))
+        if not name or not model:
+            raise ValueError(f"--deployment {value!r}: expected NAME=MODEL, such as chat=gpt-4o")
+        deployments[name] = model
+    return deployments
 
 
 def configure_logging(level: str) -> None:

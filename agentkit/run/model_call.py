@@ -3,7 +3,8 @@
 The send step is a `ModelCaller` (by default `agentkit.model.call.respond` on the agent's
 client; on Temporal, an activity). Around it, named recoverers mend the run's state and
 send again: a lost `previous_response_id` chain, an expired code interpreter container, a
-background response that vanished, reasoning items the model refuses. Drops, stalls and malformed answers are handled below,
+background response that vanished, reasoning items the model refuses, a transcript the service
+refused to read (`repair`). Drops, stalls and malformed answers are handled below,
 in the send step, where it is known whether resending is safe. What cannot be recovered
 becomes a typed `RunError` carrying the state.
 """
@@ -28,6 +29,7 @@ from agentkit.errors import (
 from agentkit.model import wire
 from agentkit.model.call import Attachment, Finished, ResponseLost, resendable
 from agentkit.model.retry import reached_the_model
+from agentkit.run import repair
 from agentkit.run.events import (
     BackgroundStatus,
     HostedToolProgress,
@@ -69,8 +71,8 @@ class ChainRecoveryWarning(UserWarning):
     """The service lost the stored chain; the run resent the transcript instead."""
 
 
-MAX_SENDS = 3
-"""How often one model call is sent at most: the first time, then after two recoveries."""
+MAX_SENDS = 4
+"""How often one model call is sent at most: the first time, then after three recoveries."""
 
 
 async def call_model(
@@ -174,11 +176,55 @@ def recover_lost_response(error: Exception, body: Body, setup: RunSetup, state: 
     return True
 
 
+def repair_replay(error: Exception, body: Body, setup: RunSetup, state: RunState) -> bool:
+    """The service refused part of the transcript (see `agentkit.run.repair`): send it mended.
+
+    A repair that changes what the service holds sends the transcript by value from then on;
+    de-duplicating and answering a dangling call keep the chain.
+    """
+    if not isinstance(error, openai.BadRequestError | openai.NotFoundError):
+        return False
+    items, held = state.conversation.items, state.conversation.synced
+    message = str(error.message)
+    chained = True
+    repaired: list[repair.Item] | None = None
+    if error.code == "invalid_encrypted_content":
+        repaired, chained = repair.drop_sealed_reasoning(items), False
+    elif (item_id := repair.missing_item_id(message)) is not None:
+        repaired, chained = repair.without_missing_item(items, item_id), False
+    elif (item_id := repair.duplicate_id(message)) is not None:
+        repaired = repair.without_duplicates(items, item_id, held)
+    elif (call_id := repair.unanswered_call(message)) is not None:
+        repaired = repair.answer_dangling_call(items, call_id, held)
+    if repaired is None:
+        return False
+    note = f"The service refused the transcript ({message}); sending it repaired."
+    log.warning(note)
+    warnings.warn(note, repair.ReplayRepairWarning, stacklevel=2)
+    _replace_items(state, repaired)
+    if not chained:
+        state.conversation.mark_synced(None)
+    return True
+
+
+def _replace_items(state: RunState, repaired: list[repair.Item]) -> None:
+    """Put the repaired items in place, keeping `start` on this run's first new item."""
+    items = state.conversation.items
+    first_change = next(
+        (i for i, (old, new) in enumerate(zip(items, repaired, strict=False)) if old is not new),
+        min(len(items), len(repaired)),
+    )
+    if first_change < state.start:
+        state.start = max(0, min(len(repaired), state.start + len(repaired) - len(items)))
+    state.conversation.items[:] = repaired
+
+
 RECOVERERS = (
     recover_lost_chain,
     recover_expired_container,
     recover_lost_response,
     recover_refused_reasoning,
+    repair_replay,
 )
 
 

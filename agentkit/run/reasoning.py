@@ -1,10 +1,11 @@
 """Reasoning items a model refuses: another model's, or any at all for a model that does not reason.
 
 The service answers 400 when a model that does not reason finds reasoning items in its context
-(sent by value, or held by the `previous_response_id` chain), and `invalid_encrypted_content`
-when encrypted reasoning cannot be verified by the deployment it is sent to. Both happen when a
-conversation moves from one model to another (a handoff, a conversation continued by another
-agent). The recoverer drops the reasoning items and resends the transcript by value, once.
+(sent by value, or held by the `previous_response_id` chain). It happens when a conversation
+moves from one model to another (a handoff, a conversation continued by another agent). The
+recoverer drops the reasoning items and resends the transcript by value, once. (Encrypted
+reasoning another deployment cannot open, `invalid_encrypted_content`, is mended by
+`agentkit.run.repair`.)
 """
 
 from __future__ import annotations
@@ -52,9 +53,7 @@ def recover_refused_reasoning(
     error: Exception, body: dict[str, Any], setup: RunSetup, state: RunState
 ) -> bool:
     """The model refused the conversation's reasoning items: send the transcript without them."""
-    refused = isinstance(error, openai.BadRequestError) and (
-        error.code == "invalid_encrypted_content" or REFUSED in str(error.message)
-    )
+    refused = isinstance(error, openai.BadRequestError) and REFUSED in str(error.message)
     if refused and drop_reasoning(state):
         log.warning(
             "%s refused the conversation's reasoning items (%s); resending it without them.",

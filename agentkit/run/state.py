@@ -106,6 +106,13 @@ class RunState:
         """Reject one request of this paused run; the model is told, with `reason`."""
         self._decide(approval_id, reject(reason))
 
+    def reject_all(self, reason: str | None = None) -> None:
+        """Abandon this pause: reject every request still undecided, telling the model `reason`
+        (resume the run afterwards, e.g. to send a new message)."""
+        for entry in self.approvals:
+            if entry.decision is None:
+                self._decide(entry.request.id, reject(reason))
+
     def _decide(self, approval_id: str, decision: Decision) -> None:
         if self.status == "resumed":
             raise ResumeError("This paused run was already resumed: decide on the resumed run.")

@@ -13,8 +13,10 @@ from agentkit.server.engines import AutoEngine, Engine, ScriptedEngine
 from agentkit.server.hosted.code_interpreter.containers import DEFAULT_IDLE_SECONDS, Containers
 from agentkit.server.hosted.code_interpreter.sandbox import SandboxLimits
 from agentkit.server.producer import Producer
+from agentkit.server.protocol.models import DEFAULT_MODELS, ModelCard, reasoning_cards
 from agentkit.server.protocol.reasoning import DEFAULT_REASONING_MODELS, ReasoningSealer
 from agentkit.server.protocol.usage import count_items
+from agentkit.server.state.conversations import ConversationStore
 from agentkit.server.state.files import MAX_FILE_BYTES, FileStore
 from agentkit.server.state.lock import DataLock, lock_data
 from agentkit.server.state.recorded import RecordedRequests
@@ -53,8 +55,27 @@ class ServerConfig:
     """Limits and isolation of code interpreter sessions (docs/server.md)."""
     pace_ms: float = 0.0
     """Milliseconds to wait before each delta event of every response (reproducible latency)."""
+    models: tuple[ModelCard, ...] | None = None
+    """The model catalogue (docs/server.md, "Models"): OpenAI's rules by default, or only
+    `reasoning_models` reasoning when those are changed."""
+    deployments: dict[str, str] = field(default_factory=dict)
+    """Azure deployments, name → model: when any are declared, other names are a 404
+    `DeploymentNotFound`, as on Azure (Azure mode only)."""
+
+    def catalogue(self) -> tuple[ModelCard, ...]:
+        """The model cards requests are checked against, first match wins."""
+        if self.models is not None:
+            return self.models
+        if tuple(self.reasoning_models) != DEFAULT_REASONING_MODELS:
+            return reasoning_cards(self.reasoning_models)
+        return DEFAULT_MODELS
 
     def __post_init__(self) -> None:
+        if self.deployments and not self.azure:
+            raise ValueError(
+                "deployments are an Azure OpenAI concept: declare them with azure=True "
+                "(agentkit serve --azure --deployment NAME=MODEL)"
+            )
         if self.api_key is not None and not self.api_key.strip():
             raise ValueError(
                 "the API key (--api-key, AGENTKIT_SERVER_API_KEY or api_key=...) is empty: "
@@ -71,6 +92,7 @@ class ServerState:
     engine: Engine
     sealer: ReasoningSealer
     background: Background
+    conversations: ConversationStore
     requests: RecordedRequests = field(default_factory=RecordedRequests)
     services: dict[str, Any] = field(default_factory=dict)
     """Resources hosted tools share (file store, containers), by name."""
@@ -84,6 +106,10 @@ class ServerState:
     """Streamed (not background) responses being made, kept alive until they end."""
     streams: dict[str, Producer] = field(default_factory=dict)
     """Those of them that will be stored, by id: retrieved as they are while they run."""
+
+    @property
+    def catalogue(self) -> tuple[ModelCard, ...]:
+        return self.config.catalogue()
 
     @classmethod
     def open(cls, config: ServerConfig) -> ServerState:
@@ -109,11 +135,26 @@ class ServerState:
             limits=config.sandbox,
             max_file_bytes=config.max_file_bytes,
         )
-        services = {"mcp_timeout": config.mcp_timeout, "files": files, "containers": containers}
+        services = {
+            "mcp_timeout": config.mcp_timeout,
+            "azure": config.azure,
+            "files": files,
+            "containers": containers,
+        }
         workers = ThreadPoolExecutor(config.request_threads, "agentkit-request")
         background = Background(RunStore(config.db), store)
         background.recover()
-        return cls(config, store, engine, sealer, background, services=services, workers=workers)
+        conversations = ConversationStore(config.db)
+        return cls(
+            config,
+            store,
+            engine,
+            sealer,
+            background,
+            conversations,
+            services=services,
+            workers=workers,
+        )
 
     def close(self) -> None:
         """Finish request work, stop what the services run (container sessions), close the
@@ -124,6 +165,7 @@ class ServerState:
             if callable(close):
                 close()
         self.background.runs.close()
+        self.conversations.close()
         self.store.close()
         _release(self.locks)
 

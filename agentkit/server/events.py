@@ -136,12 +136,10 @@ def _call_events(index: int, item: dict[str, Any], obfuscate: bool) -> Iterator[
     yield _added(index, {**item, "status": "in_progress", "arguments": ""})
     for piece in _argument_pieces(item["arguments"]):
         yield _delta({"type": "response.function_call_arguments.delta", **where}, piece, obfuscate)
-    yield {
-        "type": "response.function_call_arguments.done",
-        **where,
-        "name": item["name"],
-        "arguments": item["arguments"],
-    }
+    # No `name`, though OpenAI's spec requires it: the live service sends none (every
+    # `function_call_arguments.done` in the OpenAI and Azure captures), so no client should
+    # come to rely on it here.
+    yield {"type": "response.function_call_arguments.done", **where, "arguments": item["arguments"]}
     yield _done(index, item)
 
 

@@ -40,12 +40,13 @@ from agentkit.server.plan import (
 )
 from agentkit.server.protocol.context import Context
 from agentkit.server.protocol.items import Item
+from agentkit.server.protocol.models import NOT_REASONING, ModelCard
 from agentkit.server.protocol.reasoning import ReasoningSealer
 from agentkit.server.protocol.usage import (
     ITEM_OVERHEAD,
     count_items,
     count_text,
-    count_tools,
+    prompt_tokens,
     usage_body,
 )
 from agentkit.server.protocol.validation import CreateRequest
@@ -65,11 +66,16 @@ class Draft:
     id: str
     request: CreateRequest
     created_at: int
-    reasoning_model: bool
+    card: ModelCard = NOT_REASONING
 
     @classmethod
-    def start(cls, request: CreateRequest, reasoning_model: bool) -> Draft:
-        return cls(new_id("resp"), request, int(time.time()), reasoning_model)
+    def start(cls, request: CreateRequest, card: ModelCard = NOT_REASONING) -> Draft:
+        return cls(new_id("resp"), request, int(time.time()), card)
+
+    @property
+    def reasoning_model(self) -> bool:
+        """Whether the model reasons in this response (not at `effort: "none"`)."""
+        return self.card.thinks(self.request.reasoning_effort)
 
     def body(self, status: str = "in_progress", output: list[Item] | None = None) -> dict[str, Any]:
         """The Response object with every field of the spec, before output and usage."""
@@ -108,6 +114,7 @@ class Draft:
             "usage": None,
             "user": r.user,
             "metadata": r.metadata,
+            **({"conversation": {"id": r.conversation}} if r.conversation else {}),
         }
 
     def _service_tier(self, status: str) -> str:
@@ -118,10 +125,10 @@ class Draft:
         return "default"
 
     def _reasoning(self) -> dict[str, Any]:
-        if not self.reasoning_model:
+        if not self.card.reasoning:
             return {"effort": None, "summary": None}
         return {
-            "effort": self.request.reasoning_effort or "medium",
+            "effort": self.card.effort(self.request.reasoning_effort),
             "summary": self.request.reasoning_summary,
         }
 
@@ -178,10 +185,7 @@ class Draft:
         return item
 
     def _usage(self, context: Context, output: list[Item], thinking: int) -> dict[str, Any]:
-        r = self.request
-        prompt = context.stored_tokens + context.input_tokens + count_tools(r.tools)
-        if r.instructions:
-            prompt += count_text(r.instructions)
+        prompt = prompt_tokens(self.request, context)
         cached = context.stored_tokens
         produced = count_items([i for i in output if i["type"] != "reasoning"]) + thinking
         return usage_body(prompt, produced, cached=cached, reasoning=thinking)

@@ -18,6 +18,7 @@ from agentkit.server.generate import Aborted, Generation
 from agentkit.server.live import EventLog
 from agentkit.server.plan import Control, Hold
 from agentkit.server.protocol import azure
+from agentkit.server.state.conversations import ConversationStore
 from agentkit.server.state.store import Store
 
 log = logging.getLogger("agentkit.server")
@@ -27,6 +28,8 @@ STOPPED = (
     "before the stop may have run already)."
 )
 UNEXPECTED = "The server had an error while processing your request."
+KEPT_IN_CONVERSATION = ("completed", "incomplete")
+"""A response in a conversation adds its input and output to it when it ends so."""
 Body = dict[str, Any]
 
 
@@ -47,6 +50,8 @@ class Producer:
     """Set when the server shuts down: a cancel then fails the response instead."""
     offload: Callable[..., Awaitable[Any]] | None = None
     """Runs blocking work (saving the response) off the event loop; None: inline."""
+    conversations: ConversationStore | None = None
+    """Where a response made in a conversation adds its input and output when it ends."""
 
     def __post_init__(self) -> None:
         if self.background:
@@ -148,6 +153,8 @@ class Producer:
         self.status = body["status"]
         if self.generation.request.store:
             await self._save(body)
+        if self.generation.request.conversation and body["status"] in KEPT_IN_CONVERSATION:
+            await self._run(self._append, body)
         self._changed(finished=True)
         if terminal is not None:
             self._send(response_event(terminal, body))
@@ -156,10 +163,18 @@ class Producer:
         return body
 
     async def _save(self, body: Body) -> None:
+        await self._run(self.store.save, body, self.generation.context.input)
+
+    def _append(self, body: Body) -> None:
+        conversation = self.generation.request.conversation
+        if self.conversations is not None and conversation is not None:
+            self.conversations.append(conversation, self.generation.context.input + body["output"])
+
+    async def _run(self, work: Callable[..., Any], *args: Any) -> None:
         if self.offload is None:
-            self.store.save(body, self.generation.context.input)
+            work(*args)
         else:
-            await self.offload(self.store.save, body, self.generation.context.input)
+            await self.offload(work, *args)
 
     def _output(self) -> list[dict[str, Any]]:
         return list(self.generation.output)

@@ -212,7 +212,8 @@ async def test_settings_and_extra_body_are_sent(server: LocalServer, agent: Agen
         temperature=0.2,
         top_p=0.9,
         max_output_tokens=500,
-        reasoning_effort="low",
+        # gpt-5.1 takes temperature and top_p only at effort "none" (docs/server.md, "Models").
+        reasoning_effort="none",
         reasoning_summary="concise",
         tool_choice="get_weather",
         parallel_tool_calls=False,
@@ -220,18 +221,18 @@ async def test_settings_and_extra_body_are_sent(server: LocalServer, agent: Agen
         metadata={"team": "a"},
         extra_body={"user": "u-1", "include": ["message.output_text.logprobs"]},
     )
-    bot = agent(model="o4-mini", store=False, tools=[get_weather], settings=settings, max_turns=1)
+    bot = agent(model="gpt-5.1", store=False, tools=[get_weather], settings=settings, max_turns=1)
     with pytest.raises(MaxTurnsExceeded):  # a forced tool is called on every turn
         await bot.run("hi")
 
     (body,) = server.requests
     assert {k: v for k, v in body.items() if k not in ("input", "tools")} == {
-        "model": "o4-mini",
+        "model": "gpt-5.1",
         "store": False,
         "temperature": 0.2,
         "top_p": 0.9,
         "max_output_tokens": 500,
-        "reasoning": {"effort": "low", "summary": "concise"},
+        "reasoning": {"effort": "none", "summary": "concise"},
         "tool_choice": {"type": "function", "name": "get_weather"},
         "parallel_tool_calls": False,
         "truncation": "auto",

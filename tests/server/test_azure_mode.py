@@ -148,7 +148,41 @@ def test_the_header_is_needed_when_streaming_too(azure_http: httpx2.Client):
         raw = answer.read().decode()
 
     assert refused.status_code == 400
-    assert "response.image_generation_call.completed" in raw
+    assert "response.image_generation_call.generating" in raw
+
+
+def _image_events(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for event in lines:
+        item = event.get("item") or {}
+        if "image_generation_call" in event["type"] or item.get("type") == "image_generation_call":
+            found.append(event)
+    return found
+
+
+def test_the_image_stream_ends_as_azure_s_capture(azure_http: httpx2.Client):
+    """Azure's stream (`azure-image-generation-tool.1`) sends no `.completed` event and ends the
+    item `generating`, in `output_item.done` and the completed response; its JSON answer says
+    `completed`."""
+    path = REFERENCE / "captures" / "azure" / "azure-image-generation-tool.1.chunks.txt"
+    if not path.exists():
+        pytest.skip(f"{path} is not present")
+    captured = _image_events([json.loads(line) for line in path.read_text().splitlines()])
+    tool = {**IMAGE_TOOL, "partial_images": 1}
+    request = {"model": "m", "input": "Draw a raccoon", "tools": [tool], "stream": True}
+    with azure_http.stream("POST", "/responses", json=request, headers={HEADER: "d"}) as answer:
+        raw = answer.read().decode()
+    events = [json.loads(frame.split("\ndata: ", 1)[1]) for frame in raw.split("\n\n") if frame]
+    mine = _image_events(events)
+
+    assert [e["type"] for e in mine] == [e["type"] for e in captured]
+    assert mine[-1]["item"]["status"] == captured[-1]["item"]["status"] == "generating"
+    assert set(mine[0]["item"]) == set(captured[0]["item"])
+    assert events[-1]["response"]["output"][0]["status"] == "generating"
+    plain = azure_http.post(
+        "/responses", json={**request, "stream": False}, headers={HEADER: "d"}
+    ).json()
+    assert plain["output"][0]["status"] == "completed"
 
 
 # --- unsupported tools ---------------------------------------------------------------------------

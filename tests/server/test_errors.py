@@ -273,7 +273,6 @@ def test_unknown_parameter_is_400(client: OpenAI) -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("conversation", "conv_1"),
         ("prompt", {"id": "pmpt_1"}),
         ("context_management", [{"type": "compaction"}]),
     ],

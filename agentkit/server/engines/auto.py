@@ -37,14 +37,17 @@ class AutoEngine:
 
     async def respond(self, turn: Turn) -> list[Planned]:
         plan: list[Planned] = []
-        outputs = _trailing_outputs(turn.items)
+        offered = _offered(turn)
+        answered = _ends_with_output(turn.items, offered)
+        # After a tool's output (a function's, an MCP call's, any hosted tool's) a model left
+        # to choose answers: calling again would repeat side effects (docs/server.md, step 1).
+        settled = answered and _choice_is_auto(turn)
         user_text = _last_user_text(turn.items)
-        answered = _offered(turn, outputs)
-        calls = [] if answered and _choice_is_auto(turn) else self._calls(turn, user_text)
-        if not calls and not _answered_hosted(turn.items):
+        calls = [] if settled else self._calls(turn, user_text)
+        if not calls and not settled and not _answered_hosted(turn.items):
             calls = [s for t in configured(turn.request) for s in t.auto_steps(turn, user_text)]
         if turn.reasoning_model:
-            plan.append(Think(_thought(user_text, calls, outputs)))
+            plan.append(Think(_thought(user_text, calls, answered)))
         if calls:
             return plan + calls
         if turn.request.text_format.get("type") == "json_schema":
@@ -52,11 +55,9 @@ class AutoEngine:
             return [*plan, Say(json.dumps(instance_for(schema, Seeds.from_text(user_text))))]
         if turn.request.text_format.get("type") == "json_object":
             return [*plan, Say(json.dumps({"answer": _snippet(user_text)}))]
-        hosted = _hosted_results(turn.items)
-        if outputs:
-            reply = _summarise(turn.items, outputs)
-        elif hosted:
-            reply = "Here is what the tools returned: " + "; ".join(hosted) + "."
+        results = _results(turn.items, offered)
+        if results:
+            reply = "Here is what the tools returned: " + "; ".join(results) + "."
         else:
             reply = _reply(turn.items, user_text) + _acknowledged(turn)
         return [*plan, Say(reply)]
@@ -89,16 +90,44 @@ NOT_RESULTS = frozenset(
 )  # fmt: skip
 
 
-def _hosted_results(items: list[Item]) -> list[str]:
-    """Summaries of the hosted tool results since the user's latest message, oldest first."""
+def _offered(turn: Turn) -> set[str] | None:
+    """The function tools this request offers (None: it offers none, so every output counts,
+    as when a call's output is sent back without the tools). Outputs of calls to tools it
+    does not offer among others (another agent's, before a handoff) are not results: the
+    user's words are acted on with the tools there are now."""
+    names = {t["name"] for t in turn.request.tools if t["type"] == "function"}
+    return names or None
+
+
+def _results(items: list[Item], offered: set[str] | None) -> list[str]:
+    """Every tool result since the user's latest message, oldest first, as the answer quotes
+    it: a function's output by the name of its call, a hosted tool's by its own summary."""
+    names = {i["call_id"]: i["name"] for i in items if i["type"] == "function_call"}
     found: list[str] = []
     for item in reversed(items):
         if item["type"] == "message" and item.get("role") == "user":
             break
-        text = summary_of(item)
-        if text is not None:
+        if item["type"] == "function_call_output":
+            name = names.get(item["call_id"], "a tool")
+            if offered is None or name in offered or name == "a tool":
+                found.append(f"{name} returned {item_text(item)}")
+        elif (text := summary_of(item)) is not None:
             found.append(text)
     return found[::-1]
+
+
+def _ends_with_output(items: list[Item], offered: set[str] | None) -> bool:
+    """Whether the context ends with a tool's output: a function's (one this request still
+    offers), or a hosted tool's result (an MCP call, a declined approval, a code interpreter
+    call, an image)."""
+    if not items:
+        return False
+    last = items[-1]
+    if last["type"] == "function_call_output":
+        names = {i["call_id"]: i["name"] for i in items if i["type"] == "function_call"}
+        name = names.get(last["call_id"])
+        return offered is None or name is None or name in offered
+    return summary_of(last) is not None
 
 
 def _answered_hosted(items: list[Item]) -> bool:
@@ -113,24 +142,6 @@ def _answered_hosted(items: list[Item]) -> bool:
 
 def _choice_is_auto(turn: Turn) -> bool:
     return turn.request.tool_choice in ("auto", "none")
-
-
-def _offered(turn: Turn, outputs: list[Item]) -> list[Item]:
-    """The outputs of calls to tools this request still offers: results to summarise. Calls to
-    tools it no longer offers (another agent's, before a handoff) leave the user's words to
-    act on with the tools it has now."""
-    offered = {t["name"] for t in turn.request.tools if t["type"] == "function"}
-    names = {i["call_id"]: i["name"] for i in turn.items if i["type"] == "function_call"}
-    return [o for o in outputs if names.get(o["call_id"]) in offered]
-
-
-def _trailing_outputs(items: list[Item]) -> list[Item]:
-    outputs: list[Item] = []
-    for item in reversed(items):
-        if item["type"] != "function_call_output":
-            break
-        outputs.append(item)
-    return outputs[::-1]
 
 
 def _user_messages(items: list[Item]) -> list[Item]:
@@ -178,17 +189,11 @@ def _reply(items: list[Item], text: str) -> str:
     return reply
 
 
-def _summarise(items: list[Item], outputs: list[Item]) -> str:
-    names = {i["call_id"]: i["name"] for i in items if i["type"] == "function_call"}
-    parts = [f"{names.get(o['call_id'], 'a tool')} returned {item_text(o)}" for o in outputs]
-    return "Here is what the tools returned: " + "; ".join(parts) + "."
-
-
 def _step_name(step: Call | Hosted) -> str:
     return step.name or step.tool if isinstance(step, Hosted) else step.name
 
 
-def _thought(text: str, calls: list[Planned], outputs: list[Item]) -> str:
+def _thought(text: str, calls: list[Planned], outputs: bool) -> str:
     if calls:
         names = [_step_name(c) for c in calls if isinstance(c, Call | Hosted)]
         listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -165,7 +165,7 @@ class ImageGenerationTool:
         item: Item = {
             "id": item_id,
             "type": "image_generation_call",
-            "status": "completed",
+            "status": _final_status(ctx),
             "background": background,
             "output_format": config["output_format"],
             "quality": "medium" if config["quality"] == "auto" else config["quality"],
@@ -250,10 +250,16 @@ def _remember_partials(item_id: str, count: int) -> None:
             _PARTIALS.popitem(last=False)
 
 
+def _final_status(ctx: HostedContext) -> str:
+    """`completed`; in a stream in Azure mode `generating`, as Azure's stream ends the item
+    (capture `azure-image-generation-tool.1`; its JSON answer says `completed`)."""
+    return "generating" if ctx.services.get("azure") and ctx.request.stream else "completed"
+
+
 def _events(index: int, item: Item) -> Iterator[Event]:
     where = {"output_index": index, "item_id": item["id"]}
-    # The service sends no `result` here; the spec requires one (null until it is drawn).
-    added = {"id": item["id"], "type": item["type"], "status": "in_progress", "result": None}
+    # As the captures: no `result` here, though the spec requires one (null until drawn).
+    added = {"id": item["id"], "type": item["type"], "status": "in_progress"}
     yield {"type": "response.output_item.added", "output_index": index, "item": added}
     yield {"type": "response.image_generation_call.in_progress", **where}
     yield {"type": "response.image_generation_call.generating", **where}
@@ -274,7 +280,8 @@ def _events(index: int, item: Item) -> Iterator[Event]:
                     if k in item
                 },
             }
-    yield {"type": "response.image_generation_call.completed", **where}
+    if item.get("status") != "generating":  # Azure's stream has no `.completed` event
+        yield {"type": "response.image_generation_call.completed", **where}
     yield {"type": "response.output_item.done", "output_index": index, "item": item}
 
 

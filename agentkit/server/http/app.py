@@ -4,33 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from agentkit.server.config import ServerConfig, ServerState
 from agentkit.server.engines import ScriptedEngine
 from agentkit.server.errors import APIError, invalid, invalid_type, not_found
 from agentkit.server.generate import Draft, Generation
-from agentkit.server.http import files_api
+from agentkit.server.http import compact_api, conversations_api, files_api
 from agentkit.server.http.access import AccessLog, log_failure, server_error
 from agentkit.server.http.delivery import EventStream, JSONAnswer, quiet_scripted_drops
 from agentkit.server.http.json import json_body, json_response, list_page, read_body
+from agentkit.server.http.making import authenticate, checked, producer_for
+from agentkit.server.http.websocket import responses_socket
 from agentkit.server.live import EventLog, replay
-from agentkit.server.producer import Producer
-from agentkit.server.protocol import azure
-from agentkit.server.protocol.context import Context, build_context
-from agentkit.server.protocol.media import check_media
-from agentkit.server.protocol.reasoning import is_reasoning_model
-from agentkit.server.protocol.validation import CreateRequest, decode_json, parse_create_request
+from agentkit.server.protocol.validation import decode_json
 
 __all__ = ["ServerConfig", "ServerState", "create_app"]
 
@@ -45,9 +40,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 async def create_response(request: Request) -> Response:
     state: ServerState = request.app.state.server
     raw = await read_body(request, state.config.max_body_bytes)
-    create, context = await state.offload(_checked, state, raw, request.headers)
-    reasoning_model = is_reasoning_model(create.model, state.config.reasoning_models)
-    draft = Draft.start(create, reasoning_model)
+    create, context, card = await state.offload(checked, state, decode_json, raw, request.headers)
+    draft = Draft.start(create, card)
     generation = Generation(draft, context, state.engine, state.sealer, state.services)
     # What may still refuse the request runs first, so it is answered as an HTTP error.
     await generation.prepare()
@@ -55,26 +49,14 @@ async def create_response(request: Request) -> Response:
         return _start_background(state, generation)
     if create.stream:
         return _stream(state, generation)
-    producer = _producer(state, generation, None)
+    producer = producer_for(state, generation, None)
     final = await producer.produce(raise_errors=True)
     return _json(final, producer.controls)
 
 
-def _producer(state: ServerState, generation: Generation, log: EventLog | None) -> Producer:
-    config = state.config
-    return Producer(
-        generation,
-        state.store,
-        log,
-        azure=config.azure,
-        pace_ms=config.pace_ms,
-        offload=state.offload,
-    )
-
-
 def _start_background(state: ServerState, generation: Generation) -> Response:
     stream = generation.request.stream
-    producer = _producer(state, generation, state.background.log(generation.draft.id, stream))
+    producer = producer_for(state, generation, state.background.log(generation.draft.id, stream))
     state.background.start(producer)
     if producer.log is None:
         return _json(producer.snapshot(), producer.controls)
@@ -83,7 +65,7 @@ def _start_background(state: ServerState, generation: Generation) -> Response:
 
 
 def _stream(state: ServerState, generation: Generation) -> Response:
-    producer = _producer(state, generation, EventLog())
+    producer = producer_for(state, generation, EventLog())
     producer.announce()
     task = asyncio.create_task(producer.produce())
     _keep(state, task)
@@ -113,25 +95,6 @@ def _json(body: dict[str, Any], faults: Any) -> Response:
     if faults():
         return JSONAnswer(body, faults=faults)
     return json_response(body)
-
-
-def _checked(state: ServerState, raw: bytes, headers: Headers) -> tuple[CreateRequest, Context]:
-    """Decode, check and resolve a create request: CPU and storage work, for `offload`."""
-    body = decode_json(raw)
-    state.record(body, len(raw))
-    if state.config.azure:
-        body = azure.adapt_request(body, headers)
-    create = parse_create_request(body)
-    reasoning_model = is_reasoning_model(create.model, state.config.reasoning_models)
-    context = build_context(
-        state.store,
-        state.sealer,
-        create.input,
-        create.previous_response_id,
-        reasoning_model=reasoning_model,
-    )
-    check_media(context.input, state.services)
-    return create, context
 
 
 def _sse_headers() -> dict[str, str]:
@@ -257,7 +220,7 @@ def _guarded(handler: Handler) -> Handler:
 
     async def guarded(request: Request) -> Response:
         try:
-            _authenticate(request)
+            authenticate(request)
             return await handler(request)
         except APIError as error:
             return json_response(error.body(), error.status, error.headers)
@@ -271,26 +234,6 @@ def _guarded(handler: Handler) -> Handler:
     return guarded
 
 
-def _authenticate(request: Request) -> None:
-    expected: str | None = request.app.state.server.config.api_key
-    if expected is None:
-        return
-    given = request.headers.get("api-key")
-    authorization = request.headers.get("authorization", "")
-    if given is None and authorization.lower().startswith("bearer "):
-        given = authorization[7:].strip()
-    if given is None:
-        raise APIError(
-            401,
-            "You didn't provide an API key. Provide it in the 'api-key' header or as "
-            "'Authorization: Bearer KEY'.",
-            code="missing_api_key",
-        )
-    # An empty key never authenticates, whatever the server was given.
-    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise APIError(401, "Incorrect API key provided.", code="invalid_api_key")
-
-
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     message = "Not found." if status == 404 else (getattr(exc, "detail", None) or "Error.")
@@ -298,20 +241,23 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return json_response(error.body(), status)
 
 
-def _routes(scripted: bool) -> list[Route]:
+def _routes(scripted: bool) -> list[BaseRoute]:
     table: list[tuple[str, Handler, list[str]]] = [
         ("/responses", create_response, ["POST"]),
+        # Before `/responses/{response_id}`, which would otherwise take these paths.
+        *compact_api.ROUTES,
         ("/responses/{response_id}", retrieve_response, ["GET"]),
         ("/responses/{response_id}", delete_response, ["DELETE"]),
         ("/responses/{response_id}/cancel", cancel_response, ["POST"]),
         ("/responses/{response_id}/input_items", list_input_items, ["GET"]),
     ]
-    table += files_api.ROUTES
-    routes = [
+    table += files_api.ROUTES + conversations_api.ROUTES
+    routes: list[BaseRoute] = [
         Route(prefix + path, _guarded(handler), methods=methods)
         for prefix in PREFIXES
         for path, handler, methods in table
     ]
+    routes += [WebSocketRoute(prefix + "/responses", responses_socket) for prefix in PREFIXES]
     if scripted:
         routes += [
             Route(

@@ -29,6 +29,22 @@ COMPLETION_CATEGORIES = (
     "violence",
 )  # fmt: skip
 DETECTED = frozenset({"jailbreak", "protected_material_code", "protected_material_text"})
+DEPLOYMENT_NOT_FOUND = (
+    "The API deployment for this resource does not exist. If you created the deployment within "
+    "the last 5 minutes, please wait a moment and try again."
+)
+
+
+def deployment_model(name: str, deployments: Mapping[str, str]) -> str:
+    """The model behind deployment `name`; any name is its own model when none are declared.
+
+    An undeclared name is Azure's 404 `DeploymentNotFound` (its wording, as clients quote it).
+    """
+    if not deployments:
+        return name
+    if name not in deployments:
+        raise APIError(404, DEPLOYMENT_NOT_FOUND, param="model", code="DeploymentNotFound")
+    return deployments[name]
 
 
 def adapt_request(body: Any, headers: Mapping[str, str]) -> Any:

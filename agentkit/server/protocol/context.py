@@ -17,6 +17,7 @@ ID_PREFIXES = {
     "function_call": "fc",
     "function_call_output": "fco",
     "reasoning": "rs",
+    "compaction": "cmp",
 }
 
 
@@ -41,12 +42,19 @@ def build_context(
     sealer: ReasoningSealer,
     input_items: list[Item],
     previous_response_id: str | None,
+    conversation: list[Item] | None = None,
     *,
     reasoning_model: bool = True,
 ) -> Context:
-    """Resolve references, then apply every rule the service checks before generating."""
+    """Resolve references, then apply every rule the service checks before generating.
+
+    The context before the new input is the stored chain of `previous_response_id`, or the
+    items of a `conversation`. A compaction item stands, for the model, for what it sealed.
+    """
     stored: list[Item] = []
     stored_tokens = 0
+    if conversation is not None:
+        stored, stored_tokens = conversation, count_items(conversation)
     if previous_response_id is not None:
         chain = store.chain(previous_response_id)
         if chain is None:
@@ -60,12 +68,26 @@ def build_context(
     # Ids made here are new by construction: only ids the client sent can repeat the chain's.
     sent_ids = any("id" in item for item in input_items)
     _check_duplicates(stored if sent_ids else [], resolved)
-    _check_tool_pairs(stored, resolved)
+    seen = _expanded(sealer, resolved)
+    _check_tool_pairs(stored, seen)
     _check_reasoning_followers(resolved)
     check_reasoning_accepted(stored + resolved, reasoning_model)
     for tool in HOSTED_TOOLS.values():
-        tool.check_context(stored, resolved)
-    return Context(stored + resolved, resolved, len(stored), stored_tokens, count_items(resolved))
+        tool.check_context(stored, seen)
+    return Context(stored + seen, resolved, len(stored), stored_tokens, count_items(seen))
+
+
+def _expanded(sealer: ReasoningSealer, items: list[Item]) -> list[Item]:
+    """The items with each compaction item replaced by the items it sealed."""
+    if not any(item["type"] == "compaction" for item in items):
+        return items
+    seen: list[Item] = []
+    for index, item in enumerate(items):
+        if item["type"] == "compaction":
+            seen += sealer.open(item, f"input[{index}]")["compaction"]
+        else:
+            seen.append(item)
+    return seen
 
 
 def _resolve(store: Store, sealer: ReasoningSealer, item: Item, index: int) -> Item:
@@ -78,6 +100,8 @@ def _resolve(store: Store, sealer: ReasoningSealer, item: Item, index: int) -> I
             sealer.open(item, param)
             return item if "id" in item else {"id": new_id("rs"), **item}
         return _lookup(store, item["id"], param)
+    if kind == "compaction":
+        sealer.open(item, param)
     if "id" in item:
         return item
     return {"id": new_id(ID_PREFIXES.get(kind, "item")), **item}

@@ -236,6 +236,16 @@ def _reasoning(value: dict[str, Any], param: str) -> Item:
     return _with_id(value, param, item)
 
 
+def _compaction(value: dict[str, Any], param: str) -> Item:
+    """A compaction item from `POST /responses/compact`, sent back as it came."""
+    only_fields(value, param, ("type", "id", "encrypted_content", "created_by"))
+    item: Item = {
+        "type": "compaction",
+        "encrypted_content": string_field(value, "encrypted_content", param),
+    }
+    return _with_id(value, param, item)
+
+
 def _item_reference(value: dict[str, Any], param: str) -> Item:
     only_fields(value, param, ("type", "id"))
     return {"type": "item_reference", "id": string_field(value, "id", param)}
@@ -250,6 +260,7 @@ ITEM_NORMALIZERS: dict[str, Callable[[dict[str, Any], str], Item]] = {
     "function_call": _function_call,
     "function_call_output": _function_call_output,
     "reasoning": _reasoning,
+    "compaction": _compaction,
     "item_reference": _item_reference,
 }
 PART_NORMALIZERS: dict[str, Callable[[dict[str, Any], str], Item]] = {

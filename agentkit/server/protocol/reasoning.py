@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import re
-from collections.abc import Sequence
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -13,25 +10,12 @@ from cryptography.fernet import Fernet, InvalidToken
 from agentkit.server.errors import invalid
 
 DEFAULT_REASONING_MODELS = ("o1*", "o3*", "o4*", "gpt-5*")
+"""The `--reasoning-models` default: the catalogue's own rules apply (protocol/models.py)."""
+
 REASONING_REFUSED = (
     "Reasoning input items can only be provided to a reasoning or computer use model. Remove "
     "reasoning items from your input and try again."
 )
-
-
-def is_reasoning_model(model: str, patterns: Sequence[str]) -> bool:
-    """Whether `model` matches one of the glob-like `patterns` (only `*` is special)."""
-    return _matches(model, tuple(patterns))
-
-
-@functools.lru_cache(maxsize=1024)
-def _matches(model: str, patterns: tuple[str, ...]) -> bool:
-    # Cached: it runs on every request, and building the patterns costs ~0.1 ms each time.
-    return any(_glob(pattern).fullmatch(model) for pattern in patterns)
-
-
-def _glob(pattern: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
 
 
 def check_reasoning_accepted(items: list[dict[str, Any]], reasoning_model: bool) -> None:
@@ -52,11 +36,15 @@ class ReasoningSealer:
         return Fernet.generate_key().decode()
 
     def seal(self, item_id: str, model: str, summary: list[dict[str, Any]]) -> str:
-        payload = {"id": item_id, "model": model, "summary": summary}
+        return self.seal_payload({"id": item_id, "model": model, "summary": summary})
+
+    def seal_payload(self, payload: dict[str, Any]) -> str:
+        """A token (Fernet, `gAAAAA…`) only this server's key opens."""
         return self._fernet.encrypt(json.dumps(payload).encode()).decode()
 
     def open(self, item: dict[str, Any], param: str) -> dict[str, Any]:
-        """The sealed payload of a replayed reasoning item; a 400 if it is not ours or altered."""
+        """The sealed payload of a replayed reasoning (or compaction) item; a 400 if it is not
+        ours or altered."""
         token = item["encrypted_content"]
         try:
             payload: dict[str, Any] = json.loads(self._fernet.decrypt(token.encode()))
@@ -67,6 +55,15 @@ class ReasoningSealer:
                 param,
                 "invalid_encrypted_content",
             ) from None
+        if not isinstance(payload, dict) or ("compaction" in payload) != (
+            item["type"] == "compaction"
+        ):
+            raise invalid(
+                f"The encrypted content for item {item.get('id', '(no id)')} belongs to another "
+                "kind of item.",
+                param,
+                "invalid_encrypted_content",
+            )
         if "id" in item and payload.get("id") != item["id"]:
             raise invalid(
                 f"The encrypted content for item {item['id']} belongs to another item.",

@@ -8,9 +8,13 @@ costs 4 tokens of framing, and tool definitions count by the length of their JSO
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentkit.server.protocol.items import item_text
+
+if TYPE_CHECKING:
+    from agentkit.server.protocol.context import Context
+    from agentkit.server.protocol.validation import CreateRequest
 
 ITEM_OVERHEAD = 4
 
@@ -49,3 +53,10 @@ def usage_body(
         "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": input_tokens + output_tokens,
     }
+
+
+def prompt_tokens(request: CreateRequest, context: Context) -> int:
+    """The input tokens of a response to `request` over `context`: its `usage.input_tokens`,
+    and what `POST /responses/input_tokens` answers for the same body."""
+    tokens = context.stored_tokens + context.input_tokens + count_tools(request.tools)
+    return tokens + (count_text(request.instructions) if request.instructions else 0)

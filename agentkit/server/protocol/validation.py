@@ -40,7 +40,7 @@ KNOWN_PARAMETERS = frozenset(
     }
 )  # fmt: skip
 UNSUPPORTED_PARAMETERS = frozenset(
-    {"prompt", "conversation", "context_management", "moderation", "prompt_cache_options"}
+    {"prompt", "context_management", "moderation", "prompt_cache_options"}
 )
 INCLUDABLE = (
     "reasoning.encrypted_content",
@@ -95,6 +95,8 @@ class CreateRequest:
     prompt_cache_key: str | None = None
     prompt_cache_retention: str | None = None
     stream_obfuscation: bool = True
+    conversation: str | None = None
+    """The id of the conversation whose items are the context (and which keeps this turn)."""
 
 
 def decode_json(raw: bytes) -> Any:
@@ -200,6 +202,13 @@ def parse_create_request(body: Any) -> CreateRequest:
 def _check_consistency(request: CreateRequest) -> None:
     if request.background and not request.store:
         raise invalid("Background mode requires 'store' to be true.", "background")
+    if request.conversation is not None and request.previous_response_id is not None:
+        raise invalid(
+            "Mutually exclusive parameters: Ensure you are only providing one of: "
+            "'previous_response_id' or 'conversation'.",
+            "conversation",
+            "mutually_exclusive_parameters",
+        )
     if not request.input and request.previous_response_id is None:
         raise missing("input")
     names = [t["name"] for t in request.tools if t["type"] == "function"]
@@ -323,7 +332,11 @@ def _set_include(request: CreateRequest, body: dict[str, Any], key: str) -> None
 
 
 def _set_metadata(request: CreateRequest, body: dict[str, Any], key: str) -> None:
-    value = body[key]
+    request.metadata = parse_metadata(body[key], key)
+
+
+def parse_metadata(value: Any, key: str = "metadata") -> dict[str, str]:
+    """A `metadata` object checked as the service does: at most 16 string pairs, short keys."""
     if not isinstance(value, dict):
         raise invalid_type(key, "an object", value)
     if len(value) > MAX_METADATA_PAIRS:
@@ -340,7 +353,7 @@ def _set_metadata(request: CreateRequest, body: dict[str, Any], key: str) -> Non
             raise invalid_type(f"metadata.{name}", "a string", entry)
         if len(entry) > 512:
             raise invalid(f"Invalid 'metadata.{name}': string longer than 512.", key)
-    request.metadata = dict(value)
+    return dict(value)
 
 
 def _set_stream_options(request: CreateRequest, body: dict[str, Any], key: str) -> None:
@@ -501,8 +514,24 @@ def _set_tool_choice(request: CreateRequest, body: dict[str, Any], key: str) -> 
     request.tool_choice = {"type": "function", "name": value["name"]}
 
 
+def _set_conversation(request: CreateRequest, body: dict[str, Any], key: str) -> None:
+    value = body[key]
+    if isinstance(value, dict):
+        for name in value:
+            if name != "id":
+                raise unknown_parameter(f"{key}.{name}")
+        if "id" not in value:
+            raise missing(f"{key}.id")
+        value = value["id"]
+        key = "conversation.id"
+    if not isinstance(value, str):
+        raise invalid_type(key, "a string", value)
+    request.conversation = value
+
+
 _FIELD_PARSERS: dict[str, Callable[[CreateRequest, dict[str, Any], str], None]] = {
     **dict.fromkeys(_SCALARS, _set_scalar),
+    "conversation": _set_conversation,
     "include": _set_include,
     "metadata": _set_metadata,
     "stream_options": _set_stream_options,
@@ -512,4 +541,10 @@ _FIELD_PARSERS: dict[str, Callable[[CreateRequest, dict[str, Any], str], None]] 
     "tool_choice": _set_tool_choice,
 }
 
-__all__ = ["APIError", "CreateRequest", "decode_json", "parse_create_request"]
+__all__ = [
+    "APIError",
+    "CreateRequest",
+    "decode_json",
+    "parse_create_request",
+    "parse_metadata",
+]
