@@ -24,7 +24,7 @@ from agentkit.errors import ConfigurationError, UserError
 from agentkit.guardrails import Guardrail, Guardrails, guarded
 from agentkit.handoffs import Handoff, Team
 from agentkit.hooks import RunHooks
-from agentkit.model import RetryPolicy, Timeouts, resolve_client
+from agentkit.model import RetryPolicy, Timeouts, resolve_client, wire
 from agentkit.model.call import Attachment, Background, CallSettings, Finished, respond
 from agentkit.run.approvals import ApprovalPolicy
 from agentkit.run.begin import RunId, Start, begin
@@ -68,7 +68,10 @@ class Agent(Generic[OutputT]):
             the final answer must parse into (sent as a strict `json_schema` text format).
         store: Whether the service stores responses; `False` means fully stateless runs.
         chaining: "previous_response_id" (default with store) sends only new items;
-            "items" (the only choice without store) sends the whole transcript by value.
+            "items" (the default without store) sends the whole transcript by value;
+            "conversation" keeps the turns in a service-side Conversation (created on the
+            first run, or given: `conversation=Conversation.on_service("conv_...")`) and
+            sends only new items, with or without store.
         max_turns: Model calls allowed per run before `MaxTurnsExceeded`.
         output_retries: How often an answer that fails `output_type` is sent back to fix.
         tool_concurrency: How many tool calls of one turn run at once.
@@ -129,9 +132,10 @@ class Agent(Generic[OutputT]):
 
     def __post_init__(self) -> None:
         chaining = self.chaining or ("previous_response_id" if self.store else "items")
-        if chaining not in ("previous_response_id", "items"):
+        if chaining not in ("previous_response_id", "items", "conversation"):
             raise ConfigurationError(
-                f"chaining must be 'previous_response_id' or 'items', not {chaining!r}"
+                "chaining must be 'previous_response_id', 'items' or 'conversation', not "
+                f"{chaining!r}"
             )
         if chaining == "previous_response_id" and not self.store:
             raise ConfigurationError(
@@ -427,7 +431,19 @@ class Agent(Generic[OutputT]):
             observer=observer,
             handoffs=self.handoffs_by_tool,
             team=team,
+            open_conversation=self._conversation_opener()
+            if self.chaining == "conversation"
+            else None,
         )
+
+    def _conversation_opener(self) -> Callable[[], Awaitable[str]]:
+        """Creates a service-side Conversation over this agent's client (on first use)."""
+        headers = _request_headers(self.tools, self.settings.extra_headers)
+
+        async def open_conversation() -> str:
+            return await wire.create_conversation(self._client(), headers=headers)
+
+        return open_conversation
 
     def mcp_tools(self) -> contextlib.AbstractAsyncContextManager[dict[str, FunctionTool]]:
         """The tools of the agent's MCP servers, by name: over the `async with agent:` block's

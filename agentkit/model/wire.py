@@ -29,6 +29,7 @@ __all__ = [
     "StreamInterrupted",
     "cancel",
     "create",
+    "create_conversation",
     "retrieve",
     "stream_create",
     "stream_retrieve",
@@ -97,6 +98,28 @@ async def create(
         "/responses", cast_to=httpx2.Response, body=body, options=_options(headers, http_timeout)
     )
     return _response_body(answer)
+
+
+async def create_conversation(
+    client: openai.AsyncOpenAI,
+    *,
+    headers: Mapping[str, str] | None = None,
+    http_timeout: httpx2.Timeout | None = None,
+) -> str:
+    """`POST /conversations`: a new, empty service-side Conversation; its id."""
+    answer = await client.post(
+        "/conversations", cast_to=httpx2.Response, body={}, options=_options(headers, http_timeout)
+    )
+    try:
+        body = json.loads(answer.content)
+        conversation_id = body["id"]
+    except (ValueError, KeyError, TypeError):
+        raise MalformedAnswer(
+            f"HTTP {answer.status_code} answer is not a Conversation", answer.content
+        ) from None
+    if not isinstance(conversation_id, str):
+        raise MalformedAnswer("the new Conversation has no id", answer.content)
+    return conversation_id
 
 
 async def retrieve(

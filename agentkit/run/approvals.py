@@ -225,6 +225,30 @@ def unanswered_calls(items: list[Item]) -> list[Item]:
     return [i for i in items if i.get("type") == "function_call" and i["call_id"] not in answered]
 
 
+ABANDONED = (
+    "The user sent a new message instead of deciding whether this call may run, so it was not run."
+)
+
+
+def abandoned_answers(items: list[Item]) -> list[Item]:
+    """Answers for what a paused run left undecided in `items` (function calls without an
+    output, hosted MCP approval requests without a response): each declined, saying why, so
+    a new message can follow a pause the user walked away from."""
+    answers: list[Item] = [
+        {"type": "function_call_output", "call_id": call["call_id"], "output": ABANDONED}
+        for call in unanswered_calls(items)
+    ]
+    responded = {
+        i.get("approval_request_id") for i in items if i.get("type") == "mcp_approval_response"
+    }
+    answers += [
+        mcp_response(item["id"], Decision(False, ABANDONED))
+        for item in items
+        if item.get("type") == "mcp_approval_request" and item.get("id") not in responded
+    ]
+    return answers
+
+
 def mcp_response(request_id: str, decision: Decision) -> Item:
     """The `mcp_approval_response` item that answers a hosted MCP approval request."""
     item: Item = {

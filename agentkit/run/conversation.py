@@ -20,7 +20,8 @@ class Conversation:
 
     `items` are Responses API items (input and output), oldest first. With
     `previous_response_id` chaining, `items[:synced]` are held by the service as the context
-    of `last_response_id`, so only the rest is sent. It never holds keys or headers.
+    of `last_response_id`, so only the rest is sent; with `chaining="conversation"` they are
+    held by the service's Conversation `conversation_id`. It never holds keys or headers.
     """
 
     items: list[Item] = field(default_factory=list)
@@ -28,6 +29,14 @@ class Conversation:
     synced: int = 0
     model: str | None = None
     """The model that made the latest response: the reasoning items here are its own."""
+    conversation_id: str | None = None
+    """The service's Conversation (`conv_...`) holding these items (`chaining="conversation"`)."""
+
+    @classmethod
+    def on_service(cls, conversation_id: str) -> Conversation:
+        """A conversation the service already holds (by its `conv_...` id), to continue with an
+        agent that chains by conversation; its earlier items stay on the service."""
+        return cls(conversation_id=conversation_id)
 
     def unsent(self) -> list[Item]:
         """Items the service has not seen under `last_response_id`."""
@@ -39,7 +48,9 @@ class Conversation:
         self.synced = len(self.items) if response_id is not None else 0
 
     def copy(self) -> Conversation:
-        return Conversation(list(self.items), self.last_response_id, self.synced, self.model)
+        return Conversation(
+            list(self.items), self.last_response_id, self.synced, self.model, self.conversation_id
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +59,7 @@ class Conversation:
             "last_response_id": self.last_response_id,
             "synced": self.synced,
             "model": self.model,
+            **({"conversation_id": self.conversation_id} if self.conversation_id else {}),
         }
 
     def to_json(self) -> str:
@@ -73,7 +85,11 @@ class Conversation:
         model = data.get("model")
         if model is not None and not isinstance(model, str):
             raise UserError("Conversation 'model' must be a string or null.")
-        return cls(list(items), last, synced if last is not None else 0, model)
+        held = data.get("conversation_id")
+        if held is not None and not isinstance(held, str):
+            raise UserError("Conversation 'conversation_id' must be a string or null.")
+        kept = synced if last is not None or held is not None else 0
+        return cls(list(items), last, kept, model, held)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Conversation:

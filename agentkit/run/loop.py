@@ -99,6 +99,8 @@ class RunSetup:
     tool_runner: ToolRunner = run_tool
     checkpoint: Checkpoint = no_checkpoint
     new_id: Callable[[], str] = random_id
+    open_conversation: Callable[[], Awaitable[str]] | None = None
+    """Creates a service-side Conversation (`chaining="conversation"`); its id."""
     """Makes the ids a run stops with (deterministic ones inside a Temporal workflow)."""
     agent: str = "agent"
     """The name of the agent this setup runs (handoffs switch to another agent's setup)."""

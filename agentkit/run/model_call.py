@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import openai
 
 from agentkit.errors import (
+    ConfigurationError,
     MalformedResponseError,
     ModelCallError,
     ModelCallInterrupted,
@@ -80,6 +81,7 @@ async def call_model(
 ) -> AsyncIterator[RunEvent | Finished]:
     """One model call: progress events, then `Finished` with a completed or incomplete body."""
     for send in range(1, MAX_SENDS + 1):
+        await _open_conversation(setup, state)
         body = request_body(setup, state, instructions)
         try:
             async for item in _send(setup, state, body):
@@ -88,6 +90,22 @@ async def call_model(
         except Exception as error:
             if send == MAX_SENDS or not any(r(error, body, setup, state) for r in RECOVERERS):
                 raise run_error(error, body, state) from error
+
+
+async def _open_conversation(setup: RunSetup, state: RunState) -> None:
+    """With `chaining="conversation"`, make the service's Conversation the first time: the
+    next request sends every item so far into it."""
+    conversation = state.conversation
+    if setup.plan.chaining != "conversation" or conversation.conversation_id is not None:
+        return
+    if setup.open_conversation is None:
+        raise ConfigurationError("chaining='conversation' needs a client to create one with")
+    conversation.conversation_id = await setup.open_conversation()
+    conversation.mark_synced(None)
+    log.info(
+        "Run %s keeps its turns in conversation %s.", state.run_id, conversation.conversation_id
+    )
+    await setup.checkpoint(state)
 
 
 def request_body(setup: RunSetup, state: RunState, instructions: str | None) -> Body:
@@ -151,6 +169,27 @@ def recover_lost_chain(error: Exception, body: Body, setup: RunSetup, state: Run
         )
         log.warning(message)
         warnings.warn(message, ChainRecoveryWarning, stacklevel=2)
+        state.conversation.mark_synced(None)
+    return lost
+
+
+def recover_lost_conversation(
+    error: Exception, body: Body, setup: RunSetup, state: RunState
+) -> bool:
+    """The service's Conversation is gone: keep the turns in a new one, sending every item."""
+    lost = (
+        isinstance(error, openai.NotFoundError)
+        and "conversation" in body
+        and "Conversation" in str(error.message)
+    )
+    if lost:
+        message = (
+            f"The service no longer holds conversation {body['conversation']}; continuing in a "
+            "new one with the transcript."
+        )
+        log.warning(message)
+        warnings.warn(message, ChainRecoveryWarning, stacklevel=2)
+        state.conversation.conversation_id = None
         state.conversation.mark_synced(None)
     return lost
 
@@ -221,6 +260,7 @@ def _replace_items(state: RunState, repaired: list[repair.Item]) -> None:
 
 RECOVERERS = (
     recover_lost_chain,
+    recover_lost_conversation,
     recover_expired_container,
     recover_lost_response,
     recover_refused_reasoning,

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from agentkit.run.conversation import Conversation, Item
 
-Chaining = Literal["previous_response_id", "items"]
+Chaining = Literal["previous_response_id", "items", "conversation"]
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 
 
@@ -37,7 +37,12 @@ def build_request(
     only; later calls use "auto", or the model could never stop calling tools.
     """
     body: dict[str, Any] = {"model": plan.model}
-    if plan.chaining == "previous_response_id" and conversation.last_response_id is not None:
+    if plan.chaining == "conversation":
+        if conversation.conversation_id is None:
+            raise ValueError("chaining by conversation needs the conversation's id first")
+        body["conversation"] = conversation.conversation_id
+        body["input"] = conversation.unsent()
+    elif plan.chaining == "previous_response_id" and conversation.last_response_id is not None:
         body["previous_response_id"] = conversation.last_response_id
         body["input"] = conversation.unsent()
     else:
@@ -109,7 +114,10 @@ def absorb(
     """Add a response's output to the conversation and note what the service now holds."""
     conversation.items.extend(output)
     conversation.model = plan.model
-    chained = plan.chaining == "previous_response_id" and plan.store
+    # A service Conversation keeps every turn whatever `store` says; a stored chain only with it.
+    chained = plan.chaining == "conversation" or (
+        plan.chaining == "previous_response_id" and plan.store
+    )
     conversation.mark_synced(response_id if chained else None)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -14,6 +16,7 @@ from agentkit.run.approvals import (
     ApprovalRequest,
     Decision,
     Pending,
+    abandoned_answers,
     claim_pause,
     reject,
     release_pause,
@@ -21,6 +24,14 @@ from agentkit.run.approvals import (
 )
 from agentkit.run.conversation import Conversation, Item
 from agentkit.run.versioned import versioned
+
+log = logging.getLogger("agentkit")
+
+
+class AbandonedApprovalsWarning(UserWarning):
+    """A new message was sent to a conversation whose paused run had undecided calls: they
+    were declined so the conversation can go on."""
+
 
 RUN_STATE_FORMAT = 3
 """Format 3 added the in-flight background response, the turn's finished tool outputs, the
@@ -74,7 +85,20 @@ class RunState:
 
     @classmethod
     def begin(cls, conversation: Conversation | None, new_input: list[Item]) -> RunState:
+        """A new run of `conversation` with `new_input`. Calls a paused run left undecided
+        (the user sent a new message instead of resuming it) are declined first, with a
+        reason the model reads, and a warning."""
         conversation = conversation.copy() if conversation is not None else Conversation()
+        abandoned = abandoned_answers(conversation.items)
+        if abandoned:
+            message = (
+                f"This conversation has {len(abandoned)} tool call(s) a paused run left "
+                "undecided; they are declined, so the new message can follow. To decide them, "
+                "resume the paused run's state instead (state.approve/reject, or reject_all)."
+            )
+            log.warning(message)
+            warnings.warn(message, AbandonedApprovalsWarning, stacklevel=3)
+            conversation.items.extend(abandoned)
         start = len(conversation.items)
         conversation.items.extend(new_input)
         return cls(conversation, start)
