@@ -9,6 +9,7 @@ from agentkit.context import RunContext
 from agentkit.errors import (
     AgentkitError,
     ConfigurationError,
+    ConfigurationWarning,
     ContainerExpired,
     MalformedResponseError,
     MaxTurnsExceeded,
@@ -25,6 +26,7 @@ from agentkit.errors import (
     UserError,
 )
 from agentkit.inputs import UploadedFile, image, pdf, upload, user_message
+from agentkit.local import local_fallback
 from agentkit.model import (
     Background,
     RetryPolicy,
@@ -85,6 +87,7 @@ __all__ = [
     "ChainRecoveryWarning",
     "CodeInterpreter",
     "ConfigurationError",
+    "ConfigurationWarning",
     "ContainerExpired",
     "ContainerFile",
     "Conversation",
@@ -133,6 +136,7 @@ __all__ = [
     "azure_v1_base_url",
     "entra_token_provider",
     "image",
+    "local_fallback",
     "pdf",
     "reject",
     "tool",

@@ -14,7 +14,7 @@ from typing import Any
 import openai
 import pytest
 
-from agentkit.errors import ConfigurationError
+from agentkit.errors import ConfigurationError, ConfigurationWarning
 from agentkit.model import azure_v1_base_url, create_response, entra_token_provider, resolve_client
 from agentkit.model.client import LOCAL_API_KEY, NOT_CONFIGURED
 
@@ -98,7 +98,9 @@ async def test_agentkit_base_url_wins_over_everything(
     clean_env.setenv("OPENAI_API_KEY", "sk-openai")
     server.script(Reply(json=response_json()))
 
-    await send(resolve_client(), resolved)
+    with pytest.warns(ConfigurationWarning, match="ignore AZURE_OPENAI_ENDPOINT and OPENAI_API_KEY"):
+        client = resolve_client()
+    await send(client, resolved)
 
     [request] = server.received
     assert request.headers["authorization"] == "Bearer local-key"
