@@ -19,7 +19,14 @@ from urllib.parse import parse_qsl
 
 from agentkit._secrets import header_secrets, scrub
 
-__all__ = ["CASSETTE_FORMAT", "Cassette", "Exchange", "credential_headers", "public_query"]
+__all__ = [
+    "CASSETTE_FORMAT",
+    "Cassette",
+    "Exchange",
+    "credential_headers",
+    "final_body",
+    "public_query",
+]
 
 CASSETTE_FORMAT = 1
 SECRET_TOOL_FIELDS = ("headers", "authorization")
@@ -148,3 +155,20 @@ def _redacted_event(block: str) -> str:
                 continue
             lines[index] = "data: " + json.dumps(redacted(data), separators=(",", ":"))
     return "\n".join(lines)
+
+
+def final_body(exchange: Exchange) -> Any:
+    """The response object an answer carries: its JSON body, or a stream's last response."""
+    if exchange.events is None:
+        return exchange.answer
+    found = None
+    for event in exchange.events:
+        for line in event.splitlines():
+            if line.startswith("data:"):
+                try:
+                    data = json.loads(line[5:])
+                except ValueError:
+                    continue
+                if isinstance(data, dict) and isinstance(data.get("response"), dict):
+                    found = data["response"]
+    return found

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from agentkit.local import server_missing
+from agentkit.testing.cassette import Cassette, final_body
 
 __all__ = ["Endpoint", "Live", "Requests", "ToolOutput", "tool_outputs"]
 
@@ -139,9 +140,7 @@ class ReplayEndpoint(Endpoint):
 
     def __init__(self, path: Path) -> None:
         from agentkit.server.http.thread import ServerThread
-        from agentkit.testing.replay import Replayer, final_body, replay_app
-
-        self._final_body = final_body
+        from agentkit.testing.replay import Replayer, replay_app
 
         self.replayer = Replayer.open(path)
         self.thread = ServerThread(replay_app(self.replayer), lifespan="off").start()
@@ -150,14 +149,7 @@ class ReplayEndpoint(Endpoint):
         self.requests = Requests(lambda: list(self.replayer.requests))
 
     def call_names(self) -> dict[str, str]:
-        names: dict[str, str] = {}
-        for exchange in self.replayer.cassette.exchanges:
-            found = self._final_body(exchange)
-            body = found if isinstance(found, dict) else {}
-            for item in body.get("output") or []:
-                if isinstance(item, dict) and item.get("type") == "function_call":
-                    names[str(item["call_id"])] = str(item["name"])
-        return names
+        return names_in_answers(self.replayer.cassette)
 
     def close(self) -> None:
         self.thread.stop()
@@ -179,6 +171,9 @@ class RecordEndpoint(Endpoint):
         self.api_key = "recording"
         self.requests = Requests(self._bodies)
 
+    def call_names(self) -> dict[str, str]:
+        return names_in_answers(self.recorder.cassette)
+
     def _bodies(self) -> list[dict[str, Any]]:
         return [
             e.body
@@ -189,6 +184,17 @@ class RecordEndpoint(Endpoint):
     def close(self) -> None:
         self.thread.stop()
         self.recorder.save(self.path)
+
+
+def names_in_answers(cassette: Cassette) -> dict[str, str]:
+    """Function call ids → tool names, from the response bodies (or streams) of a cassette."""
+    names: dict[str, str] = {}
+    for exchange in list(cassette.exchanges):
+        found = final_body(exchange)
+        for item in found.get("output") or [] if isinstance(found, dict) else []:
+            if isinstance(item, dict) and item.get("type") == "function_call":
+                names[str(item["call_id"])] = str(item["name"])
+    return names
 
 
 ENDPOINT_VARIABLES = (

@@ -23,6 +23,7 @@ from agentkit.testing.cassette import (
     Exchange,
     credential_headers,
     public_query,
+    redacted,
     split_events,
 )
 
@@ -58,11 +59,11 @@ class Recorder:
         self._secrets.update(credential_headers(dict(request.headers)))
         answer = await self._send(request.method, path, body, query, request)
         content_type = answer.headers.get("content-type", "application/json")
-        exchange = Exchange(request.method, path, query, body, answer.status_code)
+        exchange = Exchange(request.method, path, query, redacted(body), answer.status_code)
         if content_type.startswith("text/event-stream"):
             exchange.events = split_events(answer.text)
         else:
-            exchange.answer = _json_or_text(answer.text)
+            exchange.answer = redacted(_json_or_text(answer.text))
         with self._lock:
             self.cassette.exchanges.append(exchange)
         return Response(answer.content, answer.status_code, media_type=content_type)

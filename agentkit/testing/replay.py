@@ -21,7 +21,7 @@ from agentkit.server.protocol.context import build_context
 from agentkit.server.protocol.reasoning import ReasoningSealer
 from agentkit.server.protocol.validation import decode_json, parse_create_request
 from agentkit.server.state.store import Store
-from agentkit.testing.cassette import Cassette, Exchange, redacted
+from agentkit.testing.cassette import Cassette, Exchange, final_body, redacted
 
 __all__ = ["Replayer", "replay_app"]
 
@@ -159,23 +159,6 @@ def _key(exchange: Exchange) -> tuple[str, str]:
 
 def _pattern(path: str) -> str:
     return path.rstrip("/") or "/"
-
-
-def final_body(exchange: Exchange) -> Any:
-    """The response object an answer carries: its JSON body, or a stream's last response."""
-    if exchange.events is None:
-        return exchange.answer
-    found = None
-    for event in exchange.events:
-        for line in event.splitlines():
-            if line.startswith("data:"):
-                try:
-                    data = json.loads(line[5:])
-                except ValueError:
-                    continue
-                if isinstance(data, dict) and isinstance(data.get("response"), dict):
-                    found = data["response"]
-    return found
 
 
 def _recorded(exchange: Exchange) -> Response:

@@ -98,7 +98,9 @@ async def test_agentkit_base_url_wins_over_everything(
     clean_env.setenv("OPENAI_API_KEY", "sk-openai")
     server.script(Reply(json=response_json()))
 
-    with pytest.warns(ConfigurationWarning, match="ignore AZURE_OPENAI_ENDPOINT and OPENAI_API_KEY"):
+    with pytest.warns(
+        ConfigurationWarning, match="ignore AZURE_OPENAI_ENDPOINT and OPENAI_API_KEY"
+    ):
         client = resolve_client()
     await send(client, resolved)
 
