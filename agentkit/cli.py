@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from agentkit.local import server_missing
 from agentkit.terminal.commands import add_commands, version
 
 DEFAULT_DB = os.path.join(os.path.expanduser("~"), ".agentkit", "server.db")
@@ -71,12 +72,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    try:
+        import uvicorn
 
-    from agentkit.server.http.app import ServerConfig, create_app
-    from agentkit.server.http.runner import check_bind
-    from agentkit.server.protocol.reasoning import DEFAULT_REASONING_MODELS
-    from agentkit.server.state.lock import DatabaseInUse
+        from agentkit.server.http.app import ServerConfig, create_app
+        from agentkit.server.http.runner import check_bind
+        from agentkit.server.protocol.reasoning import DEFAULT_REASONING_MODELS
+        from agentkit.server.state.lock import DatabaseInUse
+    except ImportError as error:
+        print(f"agentkit serve: {server_missing('agentkit serve', error)}", file=sys.stderr)
+        return 2
 
     patterns = (
         tuple(p.strip() for p in args.reasoning_models.split(",") if p.strip())
