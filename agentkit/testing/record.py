@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from agentkit.server.http.app import PREFIXES
 from agentkit.testing.cassette import (
     Cassette,
     Exchange,
@@ -29,7 +30,7 @@ from agentkit.testing.cassette import (
 
 __all__ = ["Recorder", "recording_app"]
 
-PREFIXES = ("/v1", "/openai/v1", "/openai")
+
 FORWARDED = ("idempotency-key", "openai-beta")
 """Request headers passed on besides the body (auth is the upstream client's own)."""
 

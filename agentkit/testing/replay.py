@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from agentkit.server.errors import APIError
+from agentkit.server.http.app import PREFIXES
 from agentkit.server.protocol.context import build_context
 from agentkit.server.protocol.reasoning import ReasoningSealer
 from agentkit.server.protocol.validation import decode_json, parse_create_request
@@ -25,7 +26,7 @@ from agentkit.testing.cassette import Cassette, Exchange, final_body, redacted
 
 __all__ = ["Replayer", "replay_app"]
 
-PREFIXES = ("/v1", "/openai/v1", "/openai")
+
 TERMINAL = ("completed", "incomplete")
 STRICT = ("POST", "DELETE")
 """Methods whose requests must all be sent, in the recorded order; a GET may repeat (polling)."""

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,15 +52,6 @@ class FakeAsyncCredential:
         self.calls += 1
         await asyncio.sleep(0.01)
         return Token(f"async-token-{self.calls}", int(time.time()) + 3600)
-
-
-@pytest.fixture
-async def resolved(clean_env: pytest.MonkeyPatch) -> AsyncIterator[list[openai.AsyncOpenAI]]:
-    """Clients a test resolves, closed afterwards."""
-    clients: list[openai.AsyncOpenAI] = []
-    yield clients
-    for client in clients:
-        await client.close()
 
 
 async def send(client: openai.AsyncOpenAI, resolved: list[openai.AsyncOpenAI]) -> None:

@@ -4,7 +4,7 @@ and no secret in a cassette."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import openai
@@ -36,11 +36,11 @@ def upstream() -> Iterator[LocalServer]:
         yield server
 
 
-def record(upstream: LocalServer, path: Path, run: object) -> Cassette:
+def record(upstream: LocalServer, path: Path, run: Callable[[openai.OpenAI], object]) -> Cassette:
     """Run `run(client)` with a client on a recording proxy to `upstream`; save to `path`."""
     recorder = Recorder(openai.AsyncOpenAI(base_url=upstream.base_url, api_key=UPSTREAM_KEY))
     with ServerThread(recording_app(recorder)) as proxy, _client(proxy.url, "agent-key-55") as c:
-        run(c)  # type: ignore[operator]
+        run(c)
     return recorder.save(path)
 
 
@@ -48,8 +48,11 @@ def _client(url: str, key: str) -> openai.OpenAI:
     return openai.OpenAI(base_url=url + "/v1", api_key=key, max_retries=0)
 
 
+ReplayOf = Callable[[Path], tuple[openai.OpenAI, Replayer]]
+
+
 @pytest.fixture
-def replay_of() -> Iterator[object]:
+def replay_of() -> Iterator[ReplayOf]:
     started: list[tuple[ServerThread, Replayer]] = []
 
     def start(path: Path) -> tuple[openai.OpenAI, Replayer]:
@@ -82,20 +85,21 @@ def stream_text(agent: Agent[str], prompt: str) -> tuple[str, str]:
 
 
 def test_a_streamed_run_with_a_tool_replays_event_for_event(
-    upstream: LocalServer, tmp_path: Path, replay_of: object
+    upstream: LocalServer, tmp_path: Path, replay_of: ReplayOf
 ) -> None:
     path = tmp_path / "stream.json"
+    live: list[tuple[str, str]] = []
 
     def run(client: openai.OpenAI) -> None:
         agent = Agent(model="gpt-4o", tools=[get_weather], client=client)
-        record.live = stream_text(agent, "What's the weather in Paris?")  # type: ignore[attr-defined]
+        live.append(stream_text(agent, "What's the weather in Paris?"))
 
     cassette = record(upstream, path, run)
-    client, replayer = replay_of(path)  # type: ignore[operator]
+    client, replayer = replay_of(path)
     agent = Agent(model="gpt-4o", tools=[get_weather], client=client)
     replayed = stream_text(agent, "What's the weather in Paris?")
 
-    assert replayed == record.live  # type: ignore[attr-defined]
+    assert [replayed] == live
     assert "get_weather returned" in replayed[1]
     assert [e.events is not None for e in cassette.exchanges] == [True, True]
     assert replayer.report() == ""
@@ -109,11 +113,11 @@ def test_a_streamed_run_with_a_tool_replays_event_for_event(
 
 
 def test_replay_applies_the_services_rules(
-    upstream: LocalServer, tmp_path: Path, replay_of: object
+    upstream: LocalServer, tmp_path: Path, replay_of: ReplayOf
 ) -> None:
     path = tmp_path / "one.json"
     record(upstream, path, lambda c: c.responses.create(model="gpt-4o", input="Hi"))
-    client, replayer = replay_of(path)  # type: ignore[operator]
+    client, replayer = replay_of(path)
 
     with pytest.raises(openai.BadRequestError) as out_of_range:
         client.responses.create(model="gpt-4o", input="Hi", temperature=5)
@@ -131,11 +135,11 @@ def test_replay_applies_the_services_rules(
 
 
 def test_a_request_beyond_the_cassette_is_refused(
-    upstream: LocalServer, tmp_path: Path, replay_of: object
+    upstream: LocalServer, tmp_path: Path, replay_of: ReplayOf
 ) -> None:
     path = tmp_path / "one.json"
     record(upstream, path, lambda c: c.responses.create(model="gpt-4o", input="Hi"))
-    client, replayer = replay_of(path)  # type: ignore[operator]
+    client, replayer = replay_of(path)
     client.responses.create(model="gpt-4o", input="Hi")
 
     with pytest.raises(openai.BadRequestError) as refused:
@@ -143,6 +147,7 @@ def test_a_request_beyond_the_cassette_is_refused(
 
     assert refused.value.code == "cassette_mismatch"
     assert f"POST /responses is not in {path}" in str(refused.value)
+    assert replayer.problems == [f"POST /responses is not in {path}"]
 
 
 def test_no_secret_reaches_a_cassette(upstream: LocalServer, tmp_path: Path) -> None:

@@ -129,6 +129,17 @@ def run(project: pytest.Pytester, *args: str) -> pytest.RunResult:
     )
 
 
+def record(
+    project: pytest.Pytester, upstream: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Record the replayed test's cassette against `upstream`, then forget the endpoint."""
+    project.makepyfile(test_replayed=REPLAYED)
+    with monkeypatch.context() as env:
+        env.setenv("AGENTKIT_BASE_URL", upstream.base_url)
+        env.setenv("AGENTKIT_API_KEY", "upstream-key-7c2d9")
+        run(project, "--agentkit-record").assert_outcomes(passed=1)
+
+
 def test_a_project_tested_with_only_the_plugins_fixtures(project: pytest.Pytester) -> None:
     project.makepyfile(test_weather=TESTS)
 
@@ -148,8 +159,6 @@ def test_a_cassette_is_recorded_then_replayed_offline(
     recorded = len(upstream.requests)
     cassette = Path(project.path, "cassettes", "test_replayed", "test_weather_replayed.json")
     text = cassette.read_text()
-    monkeypatch.delenv("AGENTKIT_BASE_URL")
-    monkeypatch.delenv("AGENTKIT_API_KEY")
     replayed = run(project)
 
     replayed.assert_outcomes(passed=1)
@@ -161,12 +170,7 @@ def test_a_cassette_is_recorded_then_replayed_offline(
 def test_a_replay_fails_with_a_diff_when_the_request_changes(
     project: pytest.Pytester, upstream: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project.makepyfile(test_replayed=REPLAYED)
-    monkeypatch.setenv("AGENTKIT_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("AGENTKIT_API_KEY", "upstream-key-7c2d9")
-    run(project, "--agentkit-record").assert_outcomes(passed=1)
-    monkeypatch.delenv("AGENTKIT_BASE_URL")
-    monkeypatch.delenv("AGENTKIT_API_KEY")
+    record(project, upstream, monkeypatch)
     monkeypatch.setenv("WEATHER_INSTRUCTIONS", "Answer in French.")
 
     result = run(project)
@@ -199,11 +203,7 @@ def test_a_missing_cassette_says_how_to_record_it(project: pytest.Pytester) -> N
 def test_recorded_requests_never_sent_fail_the_test(
     project: pytest.Pytester, upstream: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project.makepyfile(test_replayed=REPLAYED)
-    monkeypatch.setenv("AGENTKIT_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("AGENTKIT_API_KEY", "upstream-key-7c2d9")
-    run(project, "--agentkit-record").assert_outcomes(passed=1)
-    monkeypatch.delenv("AGENTKIT_BASE_URL")
+    record(project, upstream, monkeypatch)
     project.makepyfile(
         test_replayed=textwrap.dedent(
             """
