@@ -151,11 +151,7 @@ def test_a_project_tested_with_only_the_plugins_fixtures(project: pytest.Pyteste
 def test_a_cassette_is_recorded_then_replayed_offline(
     project: pytest.Pytester, upstream: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project.makepyfile(test_replayed=REPLAYED)
-    monkeypatch.setenv("AGENTKIT_BASE_URL", upstream.base_url)
-    monkeypatch.setenv("AGENTKIT_API_KEY", "upstream-key-7c2d9")
-
-    run(project, "--agentkit-record").assert_outcomes(passed=1)
+    record(project, upstream, monkeypatch)
     recorded = len(upstream.requests)
     cassette = Path(project.path, "cassettes", "test_replayed", "test_weather_replayed.json")
     text = cassette.read_text()
