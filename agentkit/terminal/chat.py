@@ -41,7 +41,11 @@ class Chat:
             import readline  # noqa: F401  (line editing and history for input())
         self.console.print(f"[bold]agentkit chat[/] with {self.agent.model}. {HELP}")
         with asyncio.Runner() as runner:
-            runner.run(self.agent.__aenter__())
+            try:
+                runner.run(self.agent.__aenter__())  # connects its MCP servers once
+            except AgentkitError as error:
+                self.console.print(Text.assemble(("error: ", "bold red"), str(error)))
+                return 1
             try:
                 while (line := self._read()) is not None:
                     if line.startswith("/"):

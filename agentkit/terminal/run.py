@@ -21,7 +21,12 @@ PAUSED_EXIT = 3
 def run_once(target: str, prompt: str, *, as_json: bool) -> int:
     """Run the agent once on `prompt`; print the answer (or `--json`: the whole result)."""
     try:
-        result = load_agent(target).run_sync(prompt)
+        agent = load_agent(target)
+    except AgentkitError as error:
+        print(f"agentkit run: {error}", file=sys.stderr)
+        return 2
+    try:
+        result = agent.run_sync(prompt)
     except AgentkitError as error:
         print(f"agentkit run: {error}", file=sys.stderr)
         return 1

@@ -87,7 +87,7 @@ def test_run_reports_a_failed_run_and_a_bad_target(shell_env: dict[str, str]) ->
     assert failed.returncode == 1
     assert failed.stderr.startswith("agentkit run: The model call failed:")
     assert "Traceback" not in failed.stderr
-    assert missing.returncode == 1
+    assert missing.returncode == 2
     assert (
         missing.stderr
         == "agentkit run: no module named 'no_such_module' (from the current folder)\n"
