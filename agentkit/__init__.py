@@ -11,6 +11,7 @@ from agentkit.errors import (
     ConfigurationError,
     ConfigurationWarning,
     ContainerExpired,
+    GuardrailTripped,
     MalformedResponseError,
     MaxTurnsExceeded,
     ModelCallError,
@@ -25,6 +26,18 @@ from agentkit.errors import (
     ToolError,
     UserError,
 )
+from agentkit.guardrails import (
+    Guardrail,
+    Verdict,
+    input_guardrail,
+    output_guardrail,
+    passed,
+    tool_input_guardrail,
+    tool_output_guardrail,
+    tripped,
+)
+from agentkit.handoffs import Handoff, HandoffHistory, handoff
+from agentkit.hooks import RunHooks
 from agentkit.inputs import UploadedFile, image, pdf, upload, user_message
 from agentkit.local import local_fallback
 from agentkit.model import (
@@ -46,6 +59,7 @@ from agentkit.run import (
     Conversation,
     Decision,
     FinalResult,
+    HandedOff,
     HostedToolProgress,
     ModelSettings,
     PartialImage,
@@ -56,6 +70,7 @@ from agentkit.run import (
     RunResult,
     RunState,
     TextDelta,
+    ToolCall,
     ToolCallStarted,
     ToolResult,
     approve,
@@ -74,6 +89,7 @@ from agentkit.tools import (
     StrictSchemaWarning,
     tool,
 )
+from agentkit.tracing import Tracing
 
 __all__ = [
     "Agent",
@@ -95,6 +111,11 @@ __all__ = [
     "FinalResult",
     "FunctionTool",
     "GeneratedImage",
+    "Guardrail",
+    "GuardrailTripped",
+    "HandedOff",
+    "Handoff",
+    "HandoffHistory",
     "HostedToolProgress",
     "ImageGeneration",
     "MCPConnectionError",
@@ -119,27 +140,38 @@ __all__ = [
     "RunError",
     "RunEvent",
     "RunHandle",
+    "RunHooks",
     "RunPaused",
     "RunResult",
     "RunState",
     "StrictSchemaWarning",
     "TextDelta",
     "Timeouts",
+    "ToolCall",
     "ToolCallStarted",
     "ToolDefinitionError",
     "ToolError",
     "ToolResult",
+    "Tracing",
     "UploadedFile",
     "Usage",
     "UserError",
+    "Verdict",
     "approve",
     "azure_v1_base_url",
     "entra_token_provider",
+    "handoff",
     "image",
+    "input_guardrail",
     "local_fallback",
+    "output_guardrail",
+    "passed",
     "pdf",
     "reject",
     "tool",
+    "tool_input_guardrail",
+    "tool_output_guardrail",
+    "tripped",
     "upload",
     "user_message",
 ]

@@ -15,14 +15,20 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import openai
+from pydantic import BaseModel
 
+from agentkit.agent_tool import OutputExtractor, agent_tool
 from agentkit.checkpoints.base import Checkpoints
 from agentkit.context import RunContext
 from agentkit.errors import ConfigurationError, UserError
+from agentkit.guardrails import Guardrail, Guardrails, guarded
+from agentkit.handoffs import Handoff, Team
+from agentkit.hooks import RunHooks
 from agentkit.model import RetryPolicy, Timeouts, resolve_client
 from agentkit.model.call import Attachment, Background, CallSettings, Finished, respond
 from agentkit.run.approvals import ApprovalPolicy
 from agentkit.run.begin import RunId, Start, begin
+from agentkit.run.calls import ToolRunner, run_tool
 from agentkit.run.containers import ContainerKeeper
 from agentkit.run.conversation import Conversation, Item
 from agentkit.run.events import FinalResult, RunEvent
@@ -38,8 +44,10 @@ from agentkit.run.state import RunState
 from agentkit.tools import FunctionTool, MCPServer, as_tool
 from agentkit.tools.hosted import CodeInterpreter, HostedTool, RemoteMCP, fingerprint
 from agentkit.tools.mcp import MCPServers
+from agentkit.tracing import Observer, Tracing
 
 OutputT = TypeVar("OutputT")
+T = TypeVar("T")
 Instructions = str | Callable[[RunContext[Any]], str | Awaitable[str]] | None
 Client = openai.AsyncOpenAI | openai.OpenAI | None
 Input = str | list[Item] | RunState
@@ -72,9 +80,22 @@ class Agent(Generic[OutputT]):
             settings): streamed and resumed after drops and stalls (or polled), reattached
             after a crash, never created twice, cancelled when the run is. Needs `store`.
         timeouts: Deadlines for model calls (connect, read, stall, total); see `Timeouts`.
+        name: What the agent is called: in transfer tools (`transfer_to_{name}`), as a tool,
+            in `RunResult.agent`, spans and hooks. Agents a run can be handed to need distinct
+            names.
+        description: What the agent does, for the models of agents that hand over to it or
+            call it as a tool.
+        handoffs: Agents (or `handoff(...)`s) this agent may hand the conversation to; the
+            model gets a transfer tool for each.
+        guardrails: Input, output and tool guardrails (see `agentkit.guardrails`).
+        hooks: Lifecycle hooks (a `RunHooks`) for the runs this agent starts.
+        tracing: OpenTelemetry spans for its runs (on when an SDK is configured; see
+            `Tracing`), or None for none.
     """
 
     model: str
+    name: str = "agent"
+    description: str | None = None
     instructions: Instructions = None
     tools: Sequence[FunctionTool | Callable[..., Any] | HostedTool | MCPServer] = ()
     output_type: type[OutputT] | Any = str
@@ -89,6 +110,12 @@ class Agent(Generic[OutputT]):
     approval: ApprovalPolicy | None = None
     background: bool | Background = False
     timeouts: Timeouts = field(default_factory=Timeouts)
+    handoffs: Sequence[Agent[Any] | Handoff] = ()
+    guardrails: Sequence[Guardrail] = ()
+    hooks: RunHooks | None = None
+    tracing: Tracing | None = field(default_factory=Tracing)
+    handoffs_by_tool: Mapping[str, Handoff] = field(init=False, repr=False)
+    _guardrails: Guardrails = field(init=False, repr=False)
     _chaining_given: Chaining | None = field(init=False, repr=False)
     _tools: dict[str, FunctionTool] = field(init=False, repr=False)
     _mcp: MCPServers = field(init=False, repr=False)
@@ -121,6 +148,10 @@ class Agent(Generic[OutputT]):
         servers = [t for t in self.tools if isinstance(t, MCPServer)]
         hosted = [t for t in self.tools if isinstance(t, HostedTool)]
         tools = [as_tool(t) for t in self.tools if not isinstance(t, MCPServer | HostedTool)]
+        transfers = [h if isinstance(h, Handoff) else Handoff(agent=h) for h in self.handoffs]
+        tools += [h.tool for h in transfers]
+        object.__setattr__(self, "handoffs_by_tool", {h.tool_name: h for h in transfers})
+        object.__setattr__(self, "_guardrails", Guardrails.of(self.guardrails))
         by_name = {t.name: t for t in tools}
         if len(by_name) != len(tools):
             raise ConfigurationError("two tools share a name; give one of them name=...")
@@ -142,10 +173,35 @@ class Agent(Generic[OutputT]):
         object.__setattr__(self, "_mcp", MCPServers(servers, reserved=by_name))
         object.__setattr__(self, "_output", output)
         object.__setattr__(self, "_plan", plan)
-        object.__setattr__(self, "_tools_hash", fingerprint(params))
+        object.__setattr__(self, "_tools_hash", _team_hash(self, fingerprint(params)))
         background = self.background
         object.__setattr__(
             self, "_background", Background() if background is True else background or None
+        )
+
+    def as_tool(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        input_type: type[BaseModel] | None = None,
+        output: OutputExtractor | None = None,
+    ) -> FunctionTool:
+        """This agent as a function tool of another agent: each call is a run of its own.
+
+        Args:
+            name: The tool's name (default: the agent's `name`).
+            description: What the calling model reads (default: the agent's `description`).
+            input_type: A pydantic model the caller fills in (sent to this agent as JSON);
+                by default the tool takes one string, `input`.
+            output: What the caller reads of the sub-run's result (default: its output, JSON
+                for structured output).
+
+        The sub-run's usage counts in the calling run's; its errors are the call's error
+        output; if it pauses for approvals, the calling run pauses with it (see docs).
+        """
+        return agent_tool(
+            self, name=name, description=description, input_type=input_type, output=output
         )
 
     def clone(self, **changes: Any) -> Agent[Any]:
@@ -277,7 +333,7 @@ class Agent(Generic[OutputT]):
             async for event in events:
                 yield event
 
-    def _sync(self, run: Callable[[], Awaitable[RunResult[OutputT]]]) -> RunResult[OutputT]:
+    def _sync(self, run: Callable[[], Awaitable[T]]) -> T:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -288,12 +344,12 @@ class Agent(Generic[OutputT]):
                 "`await agent.run(...)` there instead."
             )
 
-        async def main() -> RunResult[OutputT]:
-            self._fresh_client_for_this_loop()
+        async def main() -> T:
+            _SYNC_LOOPS.add(asyncio.get_running_loop())
             try:
                 return await run()
             finally:
-                await self.aclose()
+                await _close_sync_clients()
 
         return asyncio.run(main())
 
@@ -309,9 +365,14 @@ class Agent(Generic[OutputT]):
         *,
         stream: bool = False,
     ) -> AsyncGenerator[RunEvent, None]:
-        async with self._mcp.tools() as mcp_tools:
+        async with contextlib.AsyncExitStack() as stack:
+            mcp_tools = await stack.enter_async_context(self.mcp_tools())
             started = time.time()
-            setup = self.setup(mcp_tools, context, max_turns, stream=stream)
+            observer = self._observer(context)
+            team = self._team(stack, context, max_turns, stream, observer)
+            setup = self.setup(
+                mcp_tools, context, max_turns, stream=stream, observer=observer, team=team
+            )
             start = Start(input, conversation, run_id, self._tools_hash)
             async with begin(setup, start, checkpoints) as (state, setup):
                 if box is not None:
@@ -332,16 +393,23 @@ class Agent(Generic[OutputT]):
         *,
         stream: bool = False,
         model: ModelCaller | None = None,
+        observer: Observer | None = None,
+        team: Team | None = None,
     ) -> RunSetup:
         """What a run of this agent needs besides its state (a `model` caller replaces the
-        one over the agent's client, e.g. on Temporal)."""
+        one over the agent's client, e.g. on Temporal; an `observer` traces it and calls its
+        hooks; a `team` holds the agents it may be handed to)."""
+        observer = observer or self._observer(context)
+        runner: ToolRunner = run_tool
+        if self._guardrails.for_tools:
+            runner = guarded(runner, self._guardrails, observer, skip=self.handoffs_by_tool)
         plan, tools = self._plan, self._tools
         if mcp_tools:
             tools = {**tools, **mcp_tools}
             params = tuple(t.to_param() for t in mcp_tools.values())
             plan = replace(plan, tools=plan.tools + params)
         return RunSetup(
-            model=model or self.model_caller(stream=stream),
+            model=observer.model_caller(model or self.model_caller(stream=stream), self.name),
             plan=plan,
             tools=tools,
             output=self._output,
@@ -353,7 +421,44 @@ class Agent(Generic[OutputT]):
             approval=self.approval,
             tools_hash=self._tools_hash,
             containers=_container_keeper(self.tools),
+            tool_runner=observer.tool_runner(runner, self.name),
+            agent=self.name,
+            guardrails=self._guardrails,
+            observer=observer,
+            handoffs=self.handoffs_by_tool,
+            team=team,
         )
+
+    def mcp_tools(self) -> contextlib.AbstractAsyncContextManager[dict[str, FunctionTool]]:
+        """The tools of the agent's MCP servers, by name: over the `async with agent:` block's
+        sessions, else over sessions just for this block."""
+        return self._mcp.tools()
+
+    def _observer(self, context: Any) -> Observer:
+        """The spans and hooks of one run started by this agent."""
+        return Observer(self.hooks, self.tracing, context, lambda: _endpoint(self._client()))
+
+    def _team(
+        self,
+        stack: contextlib.AsyncExitStack,
+        context: Any,
+        max_turns: int | None,
+        stream: bool,
+        observer: Observer,
+    ) -> Team | None:
+        """The agents a run of this one may be handed to; each one's MCP servers connect for
+        the run when it is first handed to."""
+        if not self.handoffs_by_tool:
+            return None
+
+        async def make(agent: Agent[Any]) -> RunSetup:
+            tools = await stack.enter_async_context(agent.mcp_tools())
+            turns = max_turns or self.max_turns
+            setup = agent.setup(tools, context, turns, stream=stream, observer=observer, team=team)
+            return replace(setup, tools_hash=self._tools_hash)  # approvals are for the team's
+
+        team = Team(Team.reachable(self), make)
+        return team
 
     def model_caller(self, *, stream: bool = False) -> ModelCaller:
         """Model calls over this agent's client, as its settings say (streamed for
@@ -399,20 +504,26 @@ class Agent(Generic[OutputT]):
         loop = asyncio.get_running_loop()
         entry = self._clients.get(loop)
         if entry is None:
-            entry = (resolve_client(self.client), not isinstance(self.client, openai.AsyncOpenAI))
+            if loop in _SYNC_LOOPS:  # every agent of a `run_sync` (handoffs, agents as tools)
+                entry = (self._private_client(), True)
+                _SYNC_CLIENTS.setdefault(loop, []).append(entry[0])
+            else:
+                owned = not isinstance(self.client, openai.AsyncOpenAI)
+                entry = (resolve_client(self.client), owned)
             self._clients[loop] = entry
         return entry[0]
 
-    def _fresh_client_for_this_loop(self) -> None:
-        """Give a user's async client a private connection pool for a `run_sync` loop.
+    def _private_client(self) -> openai.AsyncOpenAI:
+        """A client of its own for a `run_sync` loop, closed when that run ends.
 
-        Its own pool belongs to whichever loop used it first; reusing it from the new loop
-        `asyncio.run` makes would fail with "Event loop is closed".
+        A user's async client gets a private connection pool: its own pool belongs to
+        whichever loop used it first, and reusing it from the new loop `asyncio.run` makes
+        would fail with "Event loop is closed".
         """
         if isinstance(self.client, openai.AsyncOpenAI):
             http = openai.DefaultAsyncHttpxClient(verify=_tls_context())
-            private = self.client.copy(http_client=http, max_retries=0)
-            self._clients[asyncio.get_running_loop()] = (private, True)
+            return self.client.copy(http_client=http, max_retries=0)
+        return resolve_client(self.client)
 
     async def aclose(self) -> None:
         """Close the HTTP client agentkit made for this event loop (a user's client stays open)."""
@@ -459,6 +570,27 @@ def finished_result(state: RunState, output: OutputSpec) -> RunResult[Any]:
     return result(state, text, output.parse(text))
 
 
+def _team_hash(agent: Agent[Any], own: str) -> str:
+    """A hash of the tools of every agent `agent` can hand over to, and its own (`own`): a
+    paused run resumes only with the tools its approvals were given for."""
+    if not agent.handoffs_by_tool:
+        return own
+    team = Team.reachable(agent)
+    return fingerprint(
+        [
+            {"type": "agent", "name": name, "tools": own if a is agent else a._tools_hash}
+            for name, a in sorted(team.items())
+        ]
+    )
+
+
+def _endpoint(client: openai.AsyncOpenAI) -> tuple[str, str | None, int | None]:
+    """The provider name (as the GenAI conventions spell it), host and port of a client."""
+    url = client.base_url
+    azure = isinstance(client, openai.AsyncAzureOpenAI) or url.host.endswith(".openai.azure.com")
+    return ("azure.ai.openai" if azure else "openai", url.host or None, url.port)
+
+
 def _request_headers(tools: Sequence[Any], settings: Mapping[str, str]) -> dict[str, str]:
     """Headers hosted tools need (e.g. Azure's image deployment), then the settings' own."""
     needed = [t.request_headers() for t in tools if isinstance(t, HostedTool)]
@@ -480,6 +612,19 @@ def _container_keeper(tools: Sequence[Any]) -> ContainerKeeper | None:
     if len(found) > 1:
         raise ConfigurationError("an agent takes one CodeInterpreter tool, not several")
     return ContainerKeeper(found[0]) if found else None
+
+
+_SYNC_LOOPS: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+"""The event loops `run_sync` made: the clients agents make there are closed when it ends."""
+_SYNC_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[openai.AsyncOpenAI]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _close_sync_clients() -> None:
+    """Close every client the agents of this `run_sync` made (handed-to agents, sub-agents)."""
+    for client in _SYNC_CLIENTS.pop(asyncio.get_running_loop(), []):
+        await client.close()
 
 
 @functools.cache

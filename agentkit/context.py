@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 DepsT = TypeVar("DepsT")
 
@@ -22,6 +22,8 @@ class RunContext(Generic[DepsT]):
     run_id: str = ""
     call_id: str = ""
     """The tool call being run (empty outside a tool call)."""
+    _run: Any = field(default=None, repr=False, compare=False)
+    """The calling run's state, for an agent used as a tool (its sub-run pauses there)."""
 
     @property
     def idempotency_key(self) -> str:

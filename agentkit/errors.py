@@ -96,3 +96,16 @@ class ContainerExpired(RunError):
     def __init__(self, message: str, *, state: Any, container_id: str) -> None:
         super().__init__(message, state=state)
         self.container_id = container_id
+
+
+class GuardrailTripped(RunError):
+    """A guardrail stopped the run (see `guardrail`, `kind`, `message`; `state` resumes it)."""
+
+    def __init__(
+        self, message: str, *, state: Any, guardrail: str, kind: str, info: Any = None
+    ) -> None:
+        super().__init__(message, state=state)
+        self.guardrail = guardrail
+        self.kind = kind
+        self.info = info
+        """What the guardrail returned with its verdict (`tripped(..., info=...)`)."""

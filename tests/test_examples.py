@@ -31,7 +31,17 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
 DOCS = [
     ROOT / "docs" / page
-    for page in ("agents.md", "approvals.md", "azure.md", "mcp.md", "stateless.md", "tools.md")
+    for page in (
+        "agents.md",
+        "approvals.md",
+        "azure.md",
+        "guardrails.md",
+        "mcp.md",
+        "multi-agent.md",
+        "stateless.md",
+        "tools.md",
+        "tracing.md",
+    )
 ]
 TIMEOUT = 120
 NOT_RUN = "<!-- not run"  # an HTML comment right before a block: compiled, not run
@@ -132,6 +142,66 @@ EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
         "assistant: Here is what the tools returned: the MCP tool call was declined (no more "
         "notes today, add_note is off), so it did not run.",
         "notes: ['buy milk']",
+    ],
+    "temporal_approval.py": [
+        re.compile(LOCAL),
+        "status: paused",
+        "  waiting for approval: send_invoice{'customer': 'Ada', 'amount': 120}",
+        "invoices sent so far: []",
+        re.compile(
+            r"approved call_\w+ from process \d+; assistant: Here is what the tools returned: "
+            r"send_invoice returned invoice sent to Ada\."
+        ),
+        "invoices sent: ['Ada: 120 EUR']",
+        'assistant: You said: "Thank you!". Earlier in this conversation you sent 1 message, '
+        'starting with "Please send the invoice to Ada for 120 EUR".',
+        "API key in the workflow history: False",
+    ],
+    "triage.py": [
+        re.compile(LOCAL),
+        "user: A billing question: please lookup invoice 7.",
+        "  tool call: transfer_to_billing({})",
+        "  handed from triage to billing",
+        '  tool call: lookup_invoice({"invoice_id": 7})',
+        "billing: Here is what the tools returned: lookup_invoice returned invoice 7: 120 EUR, "
+        "paid on 3 March.",
+        "user: I want refunds: refund payment of order 42.",
+        "paused: refunds waits for approval of refund_payment{'order_id': 42}",
+        "refunds: Here is what the tools returned: refund_payment returned refunded order 42.",
+    ],
+    "research.py": [
+        re.compile(LOCAL),
+        'user: Ask papers "search papers on Lithium" and market "search reports on Cobalt".',
+        "lead: Here is what the tools returned: papers returned Here is what the tools returned: "
+        "search_papers returned 3 papers on Lithium.; market returned Here is what the tools "
+        "returned: search_reports returned 2 reports on Cobalt..",
+        "both researchers searched at the same time: True",
+        "model calls: 6 (2 by the lead, 2 by each researcher)",
+    ],
+    "guardrails.py": [
+        re.compile(LOCAL),
+        "stopped by no_card_numbers (input): failed",
+        "assistant: Here is what the tools returned: refund_payment returned Error: the guardrail "
+        "'refund_limit' blocked this call: 900 EUR is above the 500 EUR limit.",
+        "assistant: Here is what the tools returned: refund_payment returned refunded 90 EUR of "
+        "order 42.",
+    ],
+    "tracing.py": [
+        re.compile(LOCAL),
+        re.compile(
+            r"span chat gpt-4o \[gen_ai.agent.name=triage, gen_ai.request.model=gpt-4o, "
+            r"gen_ai.usage.output_tokens=\d+\]"
+        ),
+        "span execute_tool transfer_to_billing [gen_ai.agent.name=triage, "
+        "gen_ai.tool.name=transfer_to_billing]",
+        "span handoff billing [agentkit.handoff.to=billing]",
+        "span execute_tool lookup_invoice [gen_ai.agent.name=billing, "
+        "gen_ai.tool.name=lookup_invoice]",
+        re.compile(
+            r"span invoke_agent triage \[gen_ai.agent.name=triage, "
+            r"gen_ai.request.model=gpt-4o, gen_ai.usage.output_tokens=\d+\]"
+        ),
+        "billing: Here is what the tools returned: lookup_invoice returned invoice 7: 120 EUR, paid.",
     ],
     "azure.py": [
         "Run an agent on Azure OpenAI: three environment variables, no code changes.",

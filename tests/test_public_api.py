@@ -13,7 +13,7 @@ import pytest
 
 import agentkit
 
-LAZY = ("mcp", "azure.identity", "temporalio", "sqlite3")
+LAZY = ("mcp", "azure.identity", "temporalio", "sqlite3", "opentelemetry")
 
 
 def python(code: str) -> str:

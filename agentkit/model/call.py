@@ -40,6 +40,7 @@ __all__ = [
     "CallSettings",
     "Finished",
     "ResponseLost",
+    "may_resend",
     "resendable",
     "respond",
 ]
@@ -164,7 +165,9 @@ async def respond(
         yield item
 
 
-def _foreground_retryable(body: Body) -> Callable[[BaseException], bool]:
+def may_resend(body: Body) -> Callable[[BaseException], bool]:
+    """Whether a call of `body` that failed with an error may be sent again (before any
+    background response id is known): if it never reached the model, or resending is safe."""
     safe = resendable(body)
 
     def retryable(error: BaseException) -> bool:
@@ -186,7 +189,7 @@ async def _created(
             await wire.create(client, body, headers=settings.headers, http_timeout=timeout)
         )
 
-    attempts = retry_events(once, settings.retry, _foreground_retryable(body), sleep=settings.sleep)
+    attempts = retry_events(once, settings.retry, may_resend(body), sleep=settings.sleep)
     async with asyncio.timeout(settings.timeouts.total):
         finished = [item async for item in attempts]
     yield finished[-1]
@@ -211,7 +214,7 @@ async def _streamed(
         async for event in events:
             yield Finished(event["response"]) if event["type"] in wire.TERMINAL_EVENTS else event
 
-    retryable = _foreground_retryable(body)
+    retryable = may_resend(body)
     async for item in retry_events(once, settings.retry, retryable, sleep=settings.sleep):
         yield item
 
@@ -320,7 +323,7 @@ class _BackgroundCall:
 
     def _creation_retryable(self) -> Callable[[BaseException], bool]:
         """Before the response's id is known, a failure may be retried as a foreground one."""
-        foreground = _foreground_retryable(self.body)
+        foreground = may_resend(self.body)
 
         def retryable(error: BaseException) -> bool:
             return self.attachment is None and foreground(error)

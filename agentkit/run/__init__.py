@@ -10,12 +10,14 @@ from agentkit.run.approvals import (
     approve,
     reject,
 )
+from agentkit.run.calls import ToolCall
 from agentkit.run.conversation import Conversation
 from agentkit.run.events import (
     ApprovalDecided,
     ApprovalRequested,
     BackgroundStatus,
     FinalResult,
+    HandedOff,
     HostedToolProgress,
     PartialImage,
     ReasoningSummaryDelta,
@@ -44,6 +46,7 @@ __all__ = [
     "Conversation",
     "Decision",
     "FinalResult",
+    "HandedOff",
     "HostedToolProgress",
     "ModelSettings",
     "PartialImage",
@@ -54,6 +57,7 @@ __all__ = [
     "RunResult",
     "RunState",
     "TextDelta",
+    "ToolCall",
     "ToolCallStarted",
     "ToolResult",
     "approve",

@@ -109,6 +109,8 @@ class Pending:
 
     request: ApprovalRequest
     decision: Decision | None = None
+    sub_run: str | None = None
+    """The tool call whose sub-run (an agent used as a tool) asks this; None: the run's own."""
 
     def to_dict(self) -> dict[str, Any]:
         decision = self.decision
@@ -117,6 +119,7 @@ class Pending:
             "decision": None
             if decision is None
             else {"approved": decision.approved, "reason": decision.reason},
+            "sub_run": self.sub_run,
         }
 
     @classmethod
@@ -126,7 +129,12 @@ class Pending:
         if raw is not None:
             reason = raw.get("reason")
             decision = Decision(bool(raw["approved"]), None if reason is None else str(reason))
-        return cls(ApprovalRequest.from_dict(data["request"]), decision)
+        sub_run = data.get("sub_run")
+        return cls(
+            ApprovalRequest.from_dict(data["request"]),
+            decision,
+            None if sub_run is None else str(sub_run),
+        )
 
 
 # --- finding and deciding requests -------------------------------------------------------------
@@ -198,6 +206,8 @@ def revoke_changed(pending: list[Pending], tools: Mapping[str, FunctionTool]) ->
     for entry in pending:
         request = entry.request
         if entry.decision is None or not entry.decision.approved or request.kind != "function":
+            continue
+        if entry.sub_run is not None:  # the sub-run checks its own tools when it resumes
             continue
         tool = tools.get(request.tool)
         if tool is None or tool.definition_hash() != request.definition_hash:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from agentkit.context import RunContext
 from agentkit.errors import ToolError
 from agentkit.run.conversation import Item
+from agentkit.run.subruns import SubRunPaused
 from agentkit.tools import FunctionTool, unknown_tool_output
 from agentkit.tools.function import ToolOutput
 
@@ -17,6 +20,29 @@ ToolRunner = Callable[[FunctionTool, RunContext[Any], Item], Awaitable[ToolOutpu
 """Runs one call of a tool with its per-call context: in process by default (`run_tool`), an
 activity on Temporal."""
 OnOutput = Callable[[Item], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A function call the model made, as hooks and guardrails see it."""
+
+    name: str
+    call_id: str
+    arguments: str
+    """The arguments exactly as the model sent them (JSON)."""
+
+    @property
+    def parsed_arguments(self) -> dict[str, Any]:
+        """The arguments as a dict (`{}` when they are not a JSON object)."""
+        try:
+            value = json.loads(self.arguments) if self.arguments else {}
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @classmethod
+    def of(cls, item: Item) -> ToolCall:
+        return cls(item["name"], item["call_id"], item["arguments"])
 
 
 async def run_tool(tool: FunctionTool, ctx: RunContext[Any], call: Item) -> ToolOutput:
@@ -32,22 +58,26 @@ async def run_calls(
     *,
     runner: ToolRunner = run_tool,
     on_output: OnOutput | None = None,
-) -> list[Item]:
-    """A `function_call_output` item for each call, in the calls' order.
+) -> list[Item | SubRunPaused]:
+    """A `function_call_output` item for each call, in the calls' order (or, for a call whose
+    sub-run paused for approvals, its `SubRunPaused`).
 
     `on_output` is awaited with each output as soon as its call finishes (checkpoints record
     it there, so a resumed run never runs that call again).
     """
     limit = asyncio.Semaphore(concurrency)
 
-    async def one(call: Item) -> Item:
+    async def one(call: Item) -> Item | SubRunPaused:
         tool = tools.get(call["name"])
         if tool is None:
             output = function_output(call["call_id"], unknown_tool_output(call["name"], tools))
         else:
             async with limit:
                 per_call = dataclasses.replace(ctx, call_id=call["call_id"])
-                output = function_output(call["call_id"], await runner(tool, per_call, call))
+                try:
+                    output = function_output(call["call_id"], await runner(tool, per_call, call))
+                except SubRunPaused as paused:  # the other calls go on; the run pauses after
+                    return paused
         if on_output is not None:
             await on_output(output)
         return output

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentkit.errors import UserError
+from agentkit.run.versioned import versioned
 
 Item = dict[str, Any]
 CONVERSATION_FORMAT = 1
 
 
+@versioned  # pydantic (a Temporal payload, say) writes it as `to_dict` does
 @dataclass
 class Conversation:
     """The transcript of an exchange, by value, and what the service already holds of it.
@@ -24,6 +26,8 @@ class Conversation:
     items: list[Item] = field(default_factory=list)
     last_response_id: str | None = None
     synced: int = 0
+    model: str | None = None
+    """The model that made the latest response: the reasoning items here are its own."""
 
     def unsent(self) -> list[Item]:
         """Items the service has not seen under `last_response_id`."""
@@ -35,7 +39,7 @@ class Conversation:
         self.synced = len(self.items) if response_id is not None else 0
 
     def copy(self) -> Conversation:
-        return Conversation(list(self.items), self.last_response_id, self.synced)
+        return Conversation(list(self.items), self.last_response_id, self.synced, self.model)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +47,7 @@ class Conversation:
             "items": self.items,
             "last_response_id": self.last_response_id,
             "synced": self.synced,
+            "model": self.model,
         }
 
     def to_json(self) -> str:
@@ -65,7 +70,10 @@ class Conversation:
         last = data.get("last_response_id")
         if last is not None and not isinstance(last, str):
             raise UserError("Conversation 'last_response_id' must be a string or null.")
-        return cls(list(items), last, synced if last is not None else 0)
+        model = data.get("model")
+        if model is not None and not isinstance(model, str):
+            raise UserError("Conversation 'model' must be a string or null.")
+        return cls(list(items), last, synced if last is not None else 0, model)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Conversation:

@@ -107,6 +107,16 @@ class ResponseCompleted:
 
 
 @dataclass(frozen=True)
+class HandedOff:
+    """The conversation was handed to another agent, which answers from now on."""
+
+    from_agent: str
+    to_agent: str
+    call_id: str
+    """The transfer tool call that asked for it."""
+
+
+@dataclass(frozen=True)
 class FinalResult:
     """The run finished; the last event of a stream."""
 
@@ -124,5 +134,6 @@ RunEvent = (
     | ApprovalRequested
     | ApprovalDecided
     | ResponseCompleted
+    | HandedOff
     | FinalResult
 )

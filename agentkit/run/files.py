@@ -134,11 +134,5 @@ class AgentDownloader:
                 "use `await file.read()` / `await file.save(path)` there instead."
             )
 
-        async def main() -> bytes:
-            self._agent._fresh_client_for_this_loop()
-            try:
-                return await self.download(container_id, file_id)
-            finally:
-                await self._agent.aclose()
-
-        return asyncio.run(main())
+        data: bytes = self._agent._sync(lambda: self.download(container_id, file_id))
+        return data

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -24,6 +25,8 @@ from agentkit.errors import (
     RunError,
     ToolError,
 )
+from agentkit.guardrails import NONE, Guardrails, alongside, check_input, check_output
+from agentkit.handoffs import Handoff, Team, switch
 from agentkit.model import Usage
 from agentkit.model.call import Finished
 from agentkit.run.approvals import (
@@ -54,8 +57,10 @@ from agentkit.run.output import OutputSpec, describe_failure
 from agentkit.run.request import RequestPlan, absorb, function_calls, output_text, user_message
 from agentkit.run.result import RunResult
 from agentkit.run.state import RunState, Status
+from agentkit.run.subruns import SubRunPaused, hold
 from agentkit.tools import FunctionTool
 from agentkit.tools.function import output_text as tool_output_text
+from agentkit.tracing import NO_OBSERVER, Observer
 
 __all__ = ["ChainRecoveryWarning", "RunSetup", "iterate"]
 
@@ -66,6 +71,10 @@ Checkpoint = Callable[[RunState], Awaitable[None]]
 
 async def no_checkpoint(state: RunState) -> None:
     """Runs without a checkpoint store keep their state in memory only."""
+
+
+def random_id() -> str:
+    return uuid.uuid4().hex
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,17 @@ class RunSetup:
     """Keeps the code interpreter's container across turns (None: no code interpreter)."""
     tool_runner: ToolRunner = run_tool
     checkpoint: Checkpoint = no_checkpoint
+    new_id: Callable[[], str] = random_id
+    """Makes the ids a run stops with (deterministic ones inside a Temporal workflow)."""
+    agent: str = "agent"
+    """The name of the agent this setup runs (handoffs switch to another agent's setup)."""
+    guardrails: Guardrails = NONE
+    observer: Observer = NO_OBSERVER
+    """The run's spans and hooks (shared by the setups of every agent of the run)."""
+    handoffs: Mapping[str, Handoff] = field(default_factory=dict)
+    """This agent's handoffs, by transfer tool name."""
+    team: Team | None = None
+    """The agents this run may be handed to (None: no handoffs)."""
 
 
 async def iterate(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
@@ -99,22 +119,24 @@ async def iterate(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
     are not all decided ends with a paused result instead of an answer. Failures raise a
     `RunError` whose state is `failed` (cancellation: `cancelled`) and resumable.
     """
-    try:
-        async for event in _steps(setup, state):
-            yield event
-    except asyncio.CancelledError:
-        await asyncio.shield(_stop(setup, state, "cancelled"))
-        raise
-    except (RunError, ToolError) as error:
-        error.state = state
-        await _stop(setup, state, "cancelled" if isinstance(error, RunCancelled) else "failed")
-        raise
+    async with setup.observer.running(setup.agent, setup.plan.model, state) as seen:
+        try:
+            async for event in _steps(setup, state):
+                await seen(event)
+                yield event
+        except asyncio.CancelledError:
+            await asyncio.shield(_stop(setup, state, "cancelled"))
+            raise
+        except (RunError, ToolError) as error:
+            error.state = state
+            await _stop(setup, state, "cancelled" if isinstance(error, RunCancelled) else "failed")
+            raise
 
 
 async def _stop(setup: RunSetup, state: RunState, status: Status) -> None:
     if state.in_flight is not None and state.in_flight.ended:
         state.in_flight = None  # failed or cancelled on the service: nothing to reattach to
-    state.stop(status)
+    state.stop(status, setup.new_id())
     await setup.checkpoint(state)
 
 
@@ -122,11 +144,15 @@ async def _steps(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
     if state.status in ("failed", "cancelled"):  # a claimed copy; a paused one runs once settled
         state.status = "running"
     if state.approvals or state.mid_turn:
+        setup, _ = await switch(setup, state)
         async for step in _resume(setup, state):
             yield step
         if state.paused:
             return
     while True:
+        setup, handed = await switch(setup, state)
+        if handed is not None:
+            yield handed
         if state.turn >= setup.max_turns:
             raise MaxTurnsExceeded(
                 f"The run reached max_turns={setup.max_turns} without a final answer.",
@@ -134,7 +160,9 @@ async def _steps(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
             )
         ctx = _context(setup, state)
         body: dict[str, Any] | None = None
-        async for event in call_model(setup, state, await setup.instructions(ctx)):
+        checks = await check_input(setup, state, ctx)  # a task when some run alongside
+        model_call = call_model(setup, state, await setup.instructions(ctx))
+        async for event in model_call if checks is None else alongside(checks, state, model_call):
             if isinstance(event, Finished):
                 body = event.body
             else:
@@ -169,13 +197,22 @@ async def _finish(setup: RunSetup, state: RunState, text: str) -> AsyncIterator[
             raise OutputValidationError(
                 f"The final answer did not match the output type: {error}", state=state
             ) from error
-        state.output_retries += 1
-        state.conversation.items.append(user_message(describe_failure(error)))
-        await setup.checkpoint(state)
+        await _send_back(setup, state, describe_failure(error))
+        return
+    correction = await check_output(setup, state, final)
+    if correction is not None:
+        await _send_back(setup, state, correction)
         return
     state.status = "finished"
     await setup.checkpoint(state)
     yield FinalResult(result(state, text, final))
+
+
+async def _send_back(setup: RunSetup, state: RunState, message: str) -> None:
+    """Send the final answer back to be fixed (the state stays running)."""
+    state.output_retries += 1
+    state.conversation.items.append(user_message(message))
+    await setup.checkpoint(state)
 
 
 def _take(setup: RunSetup, state: RunState, body: dict[str, Any]) -> tuple[list[Item], Usage]:
@@ -192,7 +229,9 @@ def _take(setup: RunSetup, state: RunState, body: dict[str, Any]) -> tuple[list[
 
 
 def _context(setup: RunSetup, state: RunState) -> RunContext[Any]:
-    return RunContext(setup.deps, turn=state.turn, model=setup.plan.model, run_id=state.run_id)
+    return RunContext(
+        setup.deps, turn=state.turn, model=setup.plan.model, run_id=state.run_id, _run=state
+    )
 
 
 async def _resume(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
@@ -215,7 +254,7 @@ async def _settle(
         assert entry.decision is not None
         yield ApprovalDecided(entry.request, entry.decision)
     if state.pending_approvals:
-        state.pause(setup.tools_hash)
+        state.pause(setup.tools_hash, setup.new_id())
         await setup.checkpoint(state)
         log.info("Run %s paused for %d approvals.", state.run_id, len(state.pending_approvals))
         yield FinalResult(result(state, "", None))
@@ -235,7 +274,8 @@ async def _answer(
     Each output is checkpointed as its call finishes; calls a resumed run already has an
     output for do not run again.
     """
-    declined = {p.request.id: p.decision for p in state.approvals if not _approved(p)}
+    own = [p for p in state.approvals if p.sub_run is None]  # not a sub-run's (agent tools)
+    declined = {p.request.id: p.decision for p in own if not _approved(p)}
     calls = unanswered_calls(state.new_items)
     allowed = [
         call
@@ -257,19 +297,28 @@ async def _answer(
         runner=setup.tool_runner,
         on_output=record,
     )
+    paused = [output for output in outputs if isinstance(output, SubRunPaused)]
+    if paused:  # an agent used as a tool waits for approvals: so does this run
+        for request in hold(state, paused):
+            yield ApprovalRequested(request)
+        async for event in _settle(setup, state, ctx):
+            yield event
+        return
     state.conversation.items.extend(
         state.tool_outputs.get(call["call_id"]) or _declined(call, declined[call["call_id"]])
         for call in calls
     )
     state.conversation.items.extend(
         mcp_response(p.request.id, p.decision)
-        for p in state.approvals
+        for p in own
         if p.request.kind == "mcp" and p.decision is not None
     )
     state.approvals = []
     state.tool_outputs = {}
+    state.sub_runs = {}
     await setup.checkpoint(state)
     for call, output in zip(allowed, outputs, strict=True):
+        assert not isinstance(output, SubRunPaused)
         yield ToolResult(call["call_id"], call["name"], tool_output_text(output["output"]))
 
 
@@ -292,5 +341,6 @@ def result(state: RunState, text: str, final: Any) -> RunResult[Any]:
         conversation=state.conversation,
         state=state,
         pending_approvals=state.pending_approvals,
+        agent=state.agent,
         _output=final,
     )

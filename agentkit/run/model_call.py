@@ -3,7 +3,7 @@
 The send step is a `ModelCaller` (by default `agentkit.model.call.respond` on the agent's
 client; on Temporal, an activity). Around it, named recoverers mend the run's state and
 send again: a lost `previous_response_id` chain, an expired code interpreter container, a
-background response that vanished. Drops, stalls and malformed answers are handled below,
+background response that vanished, reasoning items the model refuses. Drops, stalls and malformed answers are handled below,
 in the send step, where it is known whether resending is safe. What cannot be recovered
 becomes a typed `RunError` carrying the state.
 """
@@ -37,6 +37,7 @@ from agentkit.run.events import (
     RunEvent,
     TextDelta,
 )
+from agentkit.run.reasoning import recover_refused_reasoning
 from agentkit.run.request import build_request
 from agentkit.run.state import RunState
 
@@ -176,7 +177,12 @@ def recover_lost_response(error: Exception, body: Body, setup: RunSetup, state: 
     return True
 
 
-RECOVERERS = (recover_lost_chain, recover_expired_container, recover_lost_response)
+RECOVERERS = (
+    recover_lost_chain,
+    recover_expired_container,
+    recover_lost_response,
+    recover_refused_reasoning,
+)
 
 
 def run_error(error: Exception, body: Body, state: RunState) -> RunError:

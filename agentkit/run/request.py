@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -67,16 +68,23 @@ def replayable(items: list[Item]) -> list[Item]:
     """Items that can be sent by value: reasoning without its encrypted content is dropped.
 
     Such an item can only be resolved by id from the service's storage, which is exactly
-    what is missing when items are sent by value (store=False, or a lost chain). The model
-    items that followed it lose their ids too: the service refuses an output item id whose
-    reasoning item is missing, but accepts the same item without an id.
+    what is missing when items are sent by value (store=False, or a lost chain).
     """
     if not any(_bare_reasoning(item) for item in items):
         return items
+    return without_reasoning(items, _bare_reasoning)
+
+
+def without_reasoning(
+    items: list[Item], drops: Callable[[Item], bool] = lambda item: item.get("type") == "reasoning"
+) -> list[Item]:
+    """`items` without the reasoning items `drops` picks (default: all), and without the ids of
+    the model items that followed one: the service refuses an output item id whose reasoning
+    item is missing, but accepts the same item without an id."""
     kept: list[Item] = []
     orphaned = False
     for item in items:
-        if _bare_reasoning(item):
+        if drops(item):
             orphaned = True
         elif orphaned and _model_output(item):
             kept.append({k: v for k, v in item.items() if k != "id"})
@@ -100,6 +108,7 @@ def absorb(
 ) -> None:
     """Add a response's output to the conversation and note what the service now holds."""
     conversation.items.extend(output)
+    conversation.model = plan.model
     chained = plan.chaining == "previous_response_id" and plan.store
     conversation.mark_synced(response_id if chained else None)
 

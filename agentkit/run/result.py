@@ -32,6 +32,8 @@ class RunResult(Generic[OutputT]):
     conversation: Conversation
     state: RunState
     pending_approvals: list[ApprovalRequest] = field(default_factory=list)
+    agent: str | None = None
+    """The name of the agent that answered (after handoffs, the last one handed to)."""
     _output: Any = field(default=None, repr=False)
     _downloader: Downloader | None = field(default=None, repr=False)
     _written: list[tuple[str, str, str]] = field(default_factory=list, repr=False)

@@ -20,10 +20,12 @@ from agentkit.run.approvals import (
     unanswered_calls,
 )
 from agentkit.run.conversation import Conversation, Item
+from agentkit.run.versioned import versioned
 
 RUN_STATE_FORMAT = 3
-"""Format 3 added the in-flight background response, the turn's finished tool outputs and the
-`failed`/`cancelled` statuses; format 2 added approvals and `status`. All are still read."""
+"""Format 3 added the in-flight background response, the turn's finished tool outputs, the
+`failed`/`cancelled` statuses, the answering agent, paused sub-runs and the trace to link to;
+format 2 added approvals and `status`. All are still read."""
 READABLE_FORMATS = (1, 2, 3)
 Status = Literal["running", "paused", "resumed", "finished", "failed", "cancelled"]
 STATUSES = ("running", "paused", "resumed", "finished", "failed", "cancelled")
@@ -31,6 +33,7 @@ RESUMABLE = ("paused", "failed", "cancelled")
 """What a `RunState` given to `Agent.resume` may be (a checkpointed `running` one too)."""
 
 
+@versioned  # pydantic (a Temporal payload, say) writes it as `to_dict` does
 @dataclass
 class RunState:
     """A run in progress: the conversation, where this run's items start, and its counters.
@@ -60,6 +63,14 @@ class RunState:
     """The background response of the model call in flight, to reattach to after a crash."""
     tool_outputs: dict[str, Item] = field(default_factory=dict)
     """Outputs of this turn's calls that finished, by call id, until the turn's end."""
+    agent: str | None = None
+    """The name of the agent answering now (it changes at a handoff); it resumes the run."""
+    sub_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """This turn's paused sub-runs (agents used as tools), as states by their tool call's id."""
+    input_checked: bool = False
+    """Whether the input guardrails passed (they run once, before the first answer is used)."""
+    trace: dict[str, str] | None = None
+    """The trace and span id of this run's first span, for the spans of a resumed run to link."""
 
     @classmethod
     def begin(cls, conversation: Conversation | None, new_input: list[Item]) -> RunState:
@@ -107,12 +118,13 @@ class RunState:
         known = ", ".join(p.request.id for p in self.approvals)
         raise UserError(f"This run has no approval request {approval_id!r} (it has: {known}).")
 
-    def claim(self, tools_hash: str) -> RunState:
+    def claim(self, tools_hash: str, *, guard: bool = True) -> RunState:
         """A copy of this stopped state to resume; this one is marked resumed.
 
         Raises `ResumeError` when it is not paused, failed or cancelled, was resumed already
-        (by this object, or in this process from the same JSON), or — with approvals decided —
-        the agent's tools are not the ones it paused with.
+        (by this object, or — with `guard` — in this process from the same JSON), or, with
+        approvals decided, the agent's tools are not the ones it paused with. A Temporal
+        workflow passes `guard=False`: it owns its run, and replaying it claims it again.
         """
         if self.status == "resumed":
             raise ResumeError("This run state was already resumed; a stopped run resumes once.")
@@ -127,7 +139,7 @@ class RunState:
                 "removed or changed); refusing to resume, since the approvals were given for "
                 "the old tools."
             )
-        if not claim_pause(self.pause_id):
+        if guard and not claim_pause(self.pause_id):
             self.status = "resumed"
             raise ResumeError("This run state was already resumed; a stopped run resumes once.")
         copy = RunState.from_dict(self.to_dict())
@@ -140,14 +152,15 @@ class RunState:
             release_pause(self.pause_id)
             self.status = status
 
-    def pause(self, tools_hash: str) -> None:
-        self.stop("paused")
+    def pause(self, tools_hash: str, stop_id: str | None = None) -> None:
+        self.stop("paused", stop_id)
         self.tools_hash = tools_hash
 
-    def stop(self, status: Status) -> None:
-        """End this run's stretch as `status`; a new stop id lets it be resumed once."""
+    def stop(self, status: Status, stop_id: str | None = None) -> None:
+        """End this run's stretch as `status`; a new stop id (`stop_id`, else a random one)
+        lets it be resumed once."""
         self.status = status
-        self.pause_id = uuid.uuid4().hex
+        self.pause_id = stop_id or uuid.uuid4().hex
 
     @property
     def mid_turn(self) -> bool:
@@ -172,6 +185,10 @@ class RunState:
             "tools_hash": self.tools_hash,
             "in_flight": None if self.in_flight is None else self.in_flight.to_dict(),
             "tool_outputs": self.tool_outputs,
+            "agent": self.agent,
+            "sub_runs": self.sub_runs,
+            "input_checked": self.input_checked,
+            "trace": self.trace,
         }
 
     def to_json(self) -> str:
@@ -204,6 +221,10 @@ class RunState:
                 tools_hash=_optional_str(data.get("tools_hash")),
                 in_flight=_attachment(data.get("in_flight")),
                 tool_outputs=_outputs(data.get("tool_outputs")),
+                agent=_optional_str(data.get("agent")),
+                sub_runs=_sub_runs(data.get("sub_runs")),
+                input_checked=bool(data.get("input_checked", False)),
+                trace=_trace(data.get("trace")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise UserError(f"RunState JSON is missing or has a bad field: {error!r}") from None
@@ -233,3 +254,19 @@ def _outputs(value: Any) -> dict[str, Item]:
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
         raise TypeError("tool_outputs must map call ids to output items")
     return {str(k): dict(v) for k, v in value.items()}
+
+
+def _sub_runs(value: Any) -> dict[str, dict[str, Any]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise TypeError("sub_runs must map call ids to run states")
+    return {str(k): dict(v) for k, v in value.items()}
+
+
+def _trace(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise TypeError("trace must be an object")
+    return {"trace_id": str(value["trace_id"]), "span_id": str(value["span_id"])}

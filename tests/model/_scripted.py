@@ -175,3 +175,30 @@ def error_json(
 ) -> Any:
     """An OpenAI-style error body."""
     return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+
+
+def background_events(
+    text: str = "Hello world", response_id: str = "resp_bg"
+) -> list[dict[str, Any]]:
+    """A background response's events: created (queued), queued, in_progress, deltas, completed."""
+    base = {**response_json(text, response_id=response_id), "background": True, "usage": None}
+    queued = {**base, "status": "queued", "output": []}
+    running = {**base, "status": "in_progress", "output": []}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": queued},
+        {"type": "response.queued", "response": queued},
+        {"type": "response.in_progress", "response": running},
+    ]
+    for word in text.split(" "):
+        events.append(
+            {
+                "type": "response.output_text.delta",
+                "item_id": "msg_1",
+                "output_index": 0,
+                "content_index": 0,
+                "delta": word,
+            }
+        )
+    done = {**response_json(text, response_id=response_id), "background": True}
+    events.append({"type": "response.completed", "response": done})
+    return [{**e, "sequence_number": n} for n, e in enumerate(events)]

@@ -17,7 +17,7 @@ from agentkit.model import Attachment, Background, CallSettings, Finished, Retry
 from agentkit.model.call import ResponseLost, respond
 from agentkit.model.wire import MalformedAnswer, StreamFailed, StreamInterrupted
 
-from ._scripted import Reply, ScriptedServer, error_json, response_json
+from ._scripted import Reply, ScriptedServer, background_events, error_json, response_json
 
 FAST = RetryPolicy(max_attempts=3, initial_backoff=0, max_backoff=0, jitter=0)
 BODY: dict[str, Any] = {"model": "gpt-test", "input": "Hi"}
@@ -46,33 +46,6 @@ async def collect(client: openai.AsyncOpenAI, body: dict[str, Any], **options: A
             client, body, settings(**options), attachment=attachment, on_attach=on_attach
         )
     ]
-
-
-def background_events(
-    text: str = "Hello world", response_id: str = "resp_bg"
-) -> list[dict[str, Any]]:
-    """A background response's events: created (queued), queued, in_progress, deltas, completed."""
-    base = {**response_json(text, response_id=response_id), "background": True, "usage": None}
-    queued = {**base, "status": "queued", "output": []}
-    running = {**base, "status": "in_progress", "output": []}
-    events: list[dict[str, Any]] = [
-        {"type": "response.created", "response": queued},
-        {"type": "response.queued", "response": queued},
-        {"type": "response.in_progress", "response": running},
-    ]
-    for word in text.split(" "):
-        events.append(
-            {
-                "type": "response.output_text.delta",
-                "item_id": "msg_1",
-                "output_index": 0,
-                "content_index": 0,
-                "delta": word,
-            }
-        )
-    done = {**response_json(text, response_id=response_id), "background": True}
-    events.append({"type": "response.completed", "response": done})
-    return [{**e, "sequence_number": n} for n, e in enumerate(events)]
 
 
 def deltas(items: list[Any]) -> list[str]:

@@ -291,3 +291,55 @@ def test_key_survives_a_restart(tmp_path: Path) -> None:
         )
     assert second.status == "completed"
     assert [item.type for item in second.output] == ["reasoning", "message"]
+
+
+# --- reasoning items given to another model ------------------------------------------------------
+
+REFUSED = {
+    "message": "Reasoning input items can only be provided to a reasoning or computer use model. "
+    "Remove reasoning items from your input and try again.",
+    "type": "invalid_request_error",
+    "param": "input",
+    "code": None,
+}
+
+
+def test_a_model_that_does_not_reason_refuses_reasoning_items_by_value(client: OpenAI) -> None:
+    first = client.responses.create(model="o4-mini", input="hi", store=False, include=INCLUDE)
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.responses.create(model="gpt-4o", input=replay_input(first), store=False)
+    assert refused.value.body == REFUSED
+
+
+def test_it_refuses_them_held_by_the_chain_too(client: OpenAI) -> None:
+    first = client.responses.create(model="o4-mini", input="hi")
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.responses.create(model="gpt-4o", input="again", previous_response_id=first.id)
+    assert refused.value.body == REFUSED
+    with pytest.raises(openai.BadRequestError):  # or referenced by id
+        client.responses.create(
+            model="gpt-4o", input=[{"type": "item_reference", "id": first.output[0].id}]
+        )
+
+
+def test_another_reasoning_model_and_other_tools_accept_them(client: OpenAI) -> None:
+    """The same conversation goes on with another reasoning model, and with other tools."""
+    first = client.responses.create(model="o4-mini", input="hi", tools=[WEATHER])
+    chained = client.responses.create(model="o3", input="again", previous_response_id=first.id)
+    assert chained.status == "completed"
+    sealed = client.responses.create(model="o4-mini", input="hi", store=False, include=INCLUDE)
+    again = client.responses.create(
+        model="gpt-5", input=replay_input(sealed), store=False, include=INCLUDE, tools=[WEATHER]
+    )
+    assert again.output[0].type == "reasoning"
+
+
+def test_a_plain_model_accepts_the_conversation_without_its_reasoning(client: OpenAI) -> None:
+    first = client.responses.create(model="o4-mini", input="hi", store=False, include=INCLUDE)
+    kept = [
+        {k: v for k, v in item.items() if k != "id"}
+        for item in replay_input(first)
+        if item.get("type") != "reasoning"
+    ]
+    answer = client.responses.create(model="gpt-4o", input=kept, store=False)
+    assert answer.status == "completed"

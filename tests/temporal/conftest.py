@@ -15,7 +15,8 @@ import socket
 import subprocess
 import sysconfig
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -23,9 +24,13 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from agentkit.server import LocalServer
+
 from .worker_process import STOP_SECONDS, stop_group
 
 STARTUP_SECONDS = 30
+MODEL_KEY = "sk-model-key-for-temporal-tests-0123456789"
+"""The model server's API key: the workers send it, and it must never reach a history."""
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -120,3 +125,36 @@ def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 async def temporal_client(temporal_server: str) -> Client:
     """A client of this test's own event loop."""
     return await Client.connect(temporal_server)
+
+
+# --- agents on Temporal: a scripted model, effects in a file, workers in this process -----------
+
+
+@pytest.fixture
+def model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[LocalServer]:
+    """A scripted local Responses server that the agents' workers call (via the environment),
+    and an effects file of the test's own."""
+    with LocalServer(engine="scripted", api_key=MODEL_KEY) as server:
+        monkeypatch.setenv("AGENTKIT_BASE_URL", server.base_url)
+        monkeypatch.setenv("AGENTKIT_API_KEY", MODEL_KEY)
+        monkeypatch.setenv("EFFECTS_FILE", str(tmp_path / "effects.txt"))
+        monkeypatch.delenv("CRASH_HOLD", raising=False)
+        yield server
+
+
+@pytest.fixture
+async def agents_client(temporal_server: str) -> Client:
+    """A client of this test's loop with `AgentkitPlugin` (pydantic payloads, the agents)."""
+    from .agents_app import connect
+
+    return await connect(temporal_server)
+
+
+@pytest.fixture
+async def task_queue(agents_client: Client, model: LocalServer) -> AsyncIterator[str]:
+    """A task queue with a worker for the agents, in this process, for the test."""
+    from .agents_app import make_worker
+
+    queue = f"agents-{uuid.uuid4().hex[:8]}"
+    async with make_worker(agents_client, queue):
+        yield queue

@@ -1,10 +1,11 @@
 """A Temporal worker in a process of its own, so a test can SIGKILL it mid-activity.
 
-The test side: `WorkerProcess(address, app, task_queue, log)` runs
+The test side: `WorkerProcess(address, app, task_queue, log, env)` runs
 `python -m temporal.worker_process ADDRESS APP TASK_QUEUE` in a new process group, returns once
 the worker polls, and can `kill()` the group (SIGKILL) or `stop()` it (SIGTERM). The worker side:
 that command imports the module APP and runs the worker that its
-`make_worker(client, task_queue)` returns until SIGTERM.
+`make_worker(client, task_queue)` returns until SIGTERM (on a client from `APP.connect(address)`
+when APP has one).
 """
 
 from __future__ import annotations
@@ -46,9 +47,17 @@ def stop_group(process: subprocess.Popen[bytes], sig: int, seconds: float) -> No
 class WorkerProcess:
     """A worker subprocess for `app` (a module under tests/) polling `task_queue`."""
 
-    def __init__(self, address: str, app: str, task_queue: str, log: Path) -> None:
+    def __init__(
+        self,
+        address: str,
+        app: str,
+        task_queue: str,
+        log: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.command = [sys.executable, "-m", __name__, address, app, task_queue]
         self.log = log
+        self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -66,7 +75,7 @@ class WorkerProcess:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 self.command,
-                env={**os.environ, "PYTHONPATH": path},
+                env={**os.environ, **self.env, "PYTHONPATH": path},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
@@ -99,9 +108,12 @@ class WorkerProcess:
 
 
 async def serve(address: str, app: str, task_queue: str) -> None:
-    """Run `app.make_worker(client, task_queue)` until SIGTERM."""
-    make_worker = importlib.import_module(app).make_worker
-    client = await Client.connect(address)
+    """Run `app.make_worker(client, task_queue)` until SIGTERM; the client is
+    `app.connect(address)` when the app has one (to add plugins), else a plain one."""
+    module = importlib.import_module(app)
+    connect = getattr(module, "connect", None)
+    client = await (connect(address) if connect else Client.connect(address))
+    make_worker = module.make_worker
     stopping = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
     async with make_worker(client, task_queue):

@@ -39,7 +39,8 @@ class AutoEngine:
         plan: list[Planned] = []
         outputs = _trailing_outputs(turn.items)
         user_text = _last_user_text(turn.items)
-        calls = [] if outputs and _choice_is_auto(turn) else self._calls(turn, user_text)
+        answered = _offered(turn, outputs)
+        calls = [] if answered and _choice_is_auto(turn) else self._calls(turn, user_text)
         if not calls and not _answered_hosted(turn.items):
             calls = [s for t in configured(turn.request) for s in t.auto_steps(turn, user_text)]
         if turn.reasoning_model:
@@ -112,6 +113,15 @@ def _answered_hosted(items: list[Item]) -> bool:
 
 def _choice_is_auto(turn: Turn) -> bool:
     return turn.request.tool_choice in ("auto", "none")
+
+
+def _offered(turn: Turn, outputs: list[Item]) -> list[Item]:
+    """The outputs of calls to tools this request still offers: results to summarise. Calls to
+    tools it no longer offers (another agent's, before a handoff) leave the user's words to
+    act on with the tools it has now."""
+    offered = {t["name"] for t in turn.request.tools if t["type"] == "function"}
+    names = {i["call_id"]: i["name"] for i in turn.items if i["type"] == "function_call"}
+    return [o for o in outputs if names.get(o["call_id"]) in offered]
 
 
 def _trailing_outputs(items: list[Item]) -> list[Item]:

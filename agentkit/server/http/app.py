@@ -122,7 +122,14 @@ def _checked(state: ServerState, raw: bytes, headers: Headers) -> tuple[CreateRe
     if state.config.azure:
         body = azure.adapt_request(body, headers)
     create = parse_create_request(body)
-    context = build_context(state.store, state.sealer, create.input, create.previous_response_id)
+    reasoning_model = is_reasoning_model(create.model, state.config.reasoning_models)
+    context = build_context(
+        state.store,
+        state.sealer,
+        create.input,
+        create.previous_response_id,
+        reasoning_model=reasoning_model,
+    )
     check_media(context.input, state.services)
     return create, context
 

@@ -8,7 +8,7 @@ from agentkit._ids import new_id
 from agentkit.server.errors import invalid, not_found
 from agentkit.server.hosted import HOSTED_TOOLS
 from agentkit.server.protocol.items import MODEL_ITEM_TYPES, Item
-from agentkit.server.protocol.reasoning import ReasoningSealer
+from agentkit.server.protocol.reasoning import ReasoningSealer, check_reasoning_accepted
 from agentkit.server.protocol.usage import count_items
 from agentkit.server.state.store import Store
 
@@ -41,6 +41,8 @@ def build_context(
     sealer: ReasoningSealer,
     input_items: list[Item],
     previous_response_id: str | None,
+    *,
+    reasoning_model: bool = True,
 ) -> Context:
     """Resolve references, then apply every rule the service checks before generating."""
     stored: list[Item] = []
@@ -60,6 +62,7 @@ def build_context(
     _check_duplicates(stored if sent_ids else [], resolved)
     _check_tool_pairs(stored, resolved)
     _check_reasoning_followers(resolved)
+    check_reasoning_accepted(stored + resolved, reasoning_model)
     for tool in HOSTED_TOOLS.values():
         tool.check_context(stored, resolved)
     return Context(stored + resolved, resolved, len(stored), stored_tokens, count_items(resolved))

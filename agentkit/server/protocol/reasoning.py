@@ -13,6 +13,10 @@ from cryptography.fernet import Fernet, InvalidToken
 from agentkit.server.errors import invalid
 
 DEFAULT_REASONING_MODELS = ("o1*", "o3*", "o4*", "gpt-5*")
+REASONING_REFUSED = (
+    "Reasoning input items can only be provided to a reasoning or computer use model. Remove "
+    "reasoning items from your input and try again."
+)
 
 
 def is_reasoning_model(model: str, patterns: Sequence[str]) -> bool:
@@ -28,6 +32,13 @@ def _matches(model: str, patterns: tuple[str, ...]) -> bool:
 
 def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+
+
+def check_reasoning_accepted(items: list[dict[str, Any]], reasoning_model: bool) -> None:
+    """A model that does not reason refuses reasoning items anywhere in its context: sent by
+    value, by reference, or held by the `previous_response_id` chain (a 400, as the service)."""
+    if not reasoning_model and any(item["type"] == "reasoning" for item in items):
+        raise invalid(REASONING_REFUSED, "input")
 
 
 class ReasoningSealer:

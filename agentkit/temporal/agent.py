@@ -1,0 +1,235 @@
+"""TemporalAgent: an `Agent` whose runs inside a Temporal workflow are durable and deterministic.
+
+Inside a workflow, `run` drives the very loop `Agent.run` drives, with its two seams pointed
+at activities: each model call is a `ModelCall` activity and each tool call a `ToolCall`
+activity (client-side MCP tools too), run by whichever worker takes them. The loop itself —
+requests, approvals, the conversation — runs in the workflow and is replayed from its history,
+so its ids come from the workflow and a stopped run is resumed without the process-wide
+resume-once guard (the workflow itself is the run's owner). Outside a workflow, `run` is
+`Agent.run`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any, Generic, TypeVar, cast
+
+import pydantic
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+from temporalio.workflow import ActivityConfig
+
+from agentkit.agent import Agent
+from agentkit.context import RunContext
+from agentkit.errors import ConfigurationError, UserError
+from agentkit.model.call import Attachment, Finished
+from agentkit.run.conversation import Conversation, Item
+from agentkit.run.events import FinalResult
+from agentkit.run.loop import RunSetup, iterate
+from agentkit.run.request import to_items
+from agentkit.run.result import RunResult
+from agentkit.run.state import RunState
+from agentkit.temporal import failures, mcp
+from agentkit.temporal.activities import ActivityNames, WorkerSide
+from agentkit.temporal.payloads import Body, ModelCall, ToolCall, without_secrets
+from agentkit.tools import FunctionTool, MCPServer
+from agentkit.tools.function import ToolOutput
+
+OutputT = TypeVar("OutputT")
+
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_KEYS = frozenset(ActivityConfig.__annotations__)
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+MODEL_ACTIVITY = ActivityConfig(
+    start_to_close_timeout=timedelta(minutes=15),
+    heartbeat_timeout=timedelta(seconds=30),
+    retry_policy=RETRY,
+)
+"""A model call's activity: a background call outlives its attempt (the next reattaches)."""
+TOOL_ACTIVITY = ActivityConfig(
+    start_to_close_timeout=timedelta(minutes=10),
+    heartbeat_timeout=timedelta(seconds=30),
+    retry_policy=RETRY,
+)
+"""A tool call's activity; a tool's own `timeout` (plus `TOOL_GRACE`) lengthens it as needed."""
+TOOL_GRACE = timedelta(seconds=30)
+MCP_ACTIVITY = ActivityConfig(start_to_close_timeout=timedelta(minutes=2), retry_policy=RETRY)
+
+
+class TemporalAgent(Generic[OutputT]):
+    """Runs `agent` durably inside Temporal workflows; build it at import time, next to the agent.
+
+    Args:
+        agent: The agent to run.
+        name: Names its activities (`agentkit.<name>.model`, `.tool`, `.mcp_tools`); it must
+            not change while runs are in flight.
+        model_activity: Overrides of the model call activity's options (timeouts, retry policy,
+            task queue); see `MODEL_ACTIVITY`.
+        tool_activity: Overrides of the tool call activity's options; see `TOOL_ACTIVITY`.
+        deps_type: The type of the `context` given to `run`, so tools in the workers receive it
+            as that type (it crosses into the activity as JSON, like everything there).
+    """
+
+    def __init__(
+        self,
+        agent: Agent[OutputT],
+        *,
+        name: str,
+        model_activity: ActivityConfig | None = None,
+        tool_activity: ActivityConfig | None = None,
+        deps_type: Any = None,
+    ) -> None:
+        if not _NAME.fullmatch(name):
+            raise ConfigurationError(
+                f"TemporalAgent name {name!r}: use 1 to 64 letters, digits, '_' or '-'"
+            )
+        self.agent = agent
+        self.name = name
+        self.model_activity = _options(MODEL_ACTIVITY, model_activity, "model_activity")
+        self.tool_activity = _options(TOOL_ACTIVITY, tool_activity, "tool_activity")
+        self.names = ActivityNames.of(name)
+        self.deps = None if deps_type is None else pydantic.TypeAdapter(deps_type)
+        self.worker = WorkerSide(agent, self.names, self.typed_context)
+
+    def __repr__(self) -> str:
+        return f"TemporalAgent(name={self.name!r}, model={self.agent.model!r})"
+
+    async def run(
+        self,
+        input: str | list[Item],
+        *,
+        conversation: Conversation | None = None,
+        context: Any = None,
+        max_turns: int | None = None,
+    ) -> RunResult[OutputT]:
+        """`Agent.run`, as activities when called inside a workflow (a paused result is resumed
+        with `resume`, after deciding its approvals on `result.state`)."""
+        if not workflow.in_workflow():
+            return await self.agent.run(
+                input, conversation=conversation, context=context, max_turns=max_turns
+            )
+        setup = await self._setup(context, max_turns)
+        state = RunState.begin(conversation, to_items(input))
+        state.run_id = workflow.uuid4().hex  # the same when the workflow is replayed
+        return await _drain(setup, state)
+
+    async def resume(
+        self, state: RunState, *, context: Any = None, max_turns: int | None = None
+    ) -> RunResult[OutputT]:
+        """`Agent.resume` of a stopped state (paused, failed or cancelled), as activities
+        inside a workflow."""
+        if not workflow.in_workflow():
+            return await self.agent.resume(state, context=context, max_turns=max_turns)
+        setup = await self._setup(context, max_turns)
+        return await _drain(setup, state.claim(setup.tools_hash, guard=False))
+
+    def typed_context(self, value: Any) -> Any:
+        """A context that crossed as JSON, as the agent's `deps_type` (as it is without one)."""
+        return value if self.deps is None or value is None else self.deps.validate_python(value)
+
+    def activities(self) -> list[Callable[..., Any]]:
+        """The activities workers must run for this agent (`AgentkitPlugin` registers them)."""
+        return self.worker.activities()
+
+    # --- in the workflow ---------------------------------------------------------------------
+
+    async def _setup(self, context: Any, max_turns: int | None) -> RunSetup:
+        _check_serializable(context)
+        tools = await self._mcp_tools()
+        setup = self.agent.setup(tools, context, max_turns, model=self._call_model)
+        return replace(setup, tool_runner=self._run_tool, new_id=lambda: workflow.uuid4().hex)
+
+    async def _mcp_tools(self) -> dict[str, FunctionTool]:
+        if not any(isinstance(t, MCPServer) for t in self.agent.tools):
+            return {}
+        options = MCP_ACTIVITY
+        if self.tool_activity.get("task_queue"):  # listed where the tools will run
+            options = ActivityConfig(**{**options, "task_queue": self.tool_activity["task_queue"]})
+        listed = await workflow.execute_activity(
+            self.names.mcp_tools,
+            result_type=list[mcp.Described],
+            **_summarised(options, f"{self.name}: list MCP tools"),
+        )
+        return mcp.stand_ins(listed)
+
+    async def _call_model(
+        self,
+        body: Body,
+        *,
+        attachment: Attachment | None,
+        on_attach: Callable[[Attachment], Awaitable[None]],
+    ) -> AsyncIterator[dict[str, Any] | Finished]:
+        try:
+            answer = await workflow.execute_activity(
+                self.names.model,
+                ModelCall(without_secrets(body)),
+                result_type=dict[str, Any],
+                **_summarised(self.model_activity, f"{self.name}: model call"),
+            )
+        except ActivityError as error:
+            raise failures.raised_again(error) from None
+        yield Finished(answer)
+
+    async def _run_tool(self, tool: FunctionTool, ctx: RunContext[Any], call: Item) -> ToolOutput:
+        call_id = call["call_id"]
+        request = ToolCall(
+            tool.name, call["arguments"], call_id, ctx.run_id, ctx.turn, ctx.model, ctx.deps
+        )
+        try:
+            output = await workflow.execute_activity(
+                self.names.tool,
+                request,
+                result_type=cast(type, ToolOutput),
+                **_summarised(self._tool_options(tool), f"{self.name}: {tool.name}"),
+            )
+        except ActivityError as error:
+            raise failures.tool_error(error, tool.name, call_id) from None
+        return cast(ToolOutput, output)
+
+    def _tool_options(self, tool: FunctionTool) -> ActivityConfig:
+        """The tool activity's options, its timeout long enough for the tool's own."""
+        options = self.tool_activity
+        given = options.get("start_to_close_timeout")
+        if tool.timeout is None or given is None:
+            return options
+        needed = timedelta(seconds=tool.timeout) + TOOL_GRACE
+        return ActivityConfig(**{**options, "start_to_close_timeout": max(given, needed)})
+
+
+async def _drain(setup: RunSetup, state: RunState) -> RunResult[Any]:
+    found: RunResult[Any] | None = None
+    async for event in iterate(setup, state):
+        if isinstance(event, FinalResult):
+            found = event.result
+    assert found is not None
+    return found
+
+
+def _options(defaults: ActivityConfig, given: ActivityConfig | None, what: str) -> ActivityConfig:
+    """Defaults with the given options over them; an unknown key is refused here, at import
+    time (inside a workflow it would fail every workflow task)."""
+    unknown = sorted(set(given or {}) - _KEYS)
+    if unknown:
+        raise ConfigurationError(f"{what}: unknown activity option {unknown[0]!r}")
+    return ActivityConfig(**{**defaults, **(given or {})})
+
+
+def _summarised(options: ActivityConfig, summary: str) -> ActivityConfig:
+    """`options` with a summary for Temporal's UI, unless they have one."""
+    return ActivityConfig(**{"summary": summary, **options})
+
+
+def _check_serializable(context: Any) -> None:
+    """Refuse a context that cannot cross into the tool activities (it would wedge the
+    workflow task) before the run starts."""
+    try:
+        workflow.payload_converter().to_payload(context)
+    except Exception as error:
+        raise UserError(
+            f"The run's context must convert to a Temporal payload (it is copied into each tool "
+            f"activity, and so into the workflow's history): {type(error).__name__}: {error}"
+        ) from None
