@@ -55,7 +55,26 @@ class Recorder:
 
     async def forward(self, request: Request, path: str) -> Response:
         raw = await request.body()
-        body = json.loads(raw) if raw else None
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:  # a file upload (multipart): not recordable as JSON
+            message = (
+                f"agentkit record: only JSON requests are recorded, not {request.method} {path}"
+            )
+            return Response(
+                json.dumps(
+                    {
+                        "error": {
+                            "message": message,
+                            "type": "invalid_request_error",
+                            "param": None,
+                            "code": "not_recordable",
+                        }
+                    }
+                ),
+                400,
+                media_type="application/json",
+            )
         query = public_query(request.url.query)
         self._secrets.update(credential_headers(dict(request.headers)))
         answer = await self._send(request.method, path, body, query, request)
