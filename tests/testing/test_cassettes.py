@@ -183,9 +183,12 @@ def test_a_file_that_is_not_a_cassette(tmp_path: Path) -> None:
 
 def test_a_file_upload_through_the_recorder_is_refused_clearly(upstream: LocalServer) -> None:
     recorder = Recorder(openai.AsyncOpenAI(base_url=upstream.base_url, api_key=UPSTREAM_KEY))
-    with ServerThread(recording_app(recorder)) as proxy, _client(proxy.url, "k") as client:
-        with pytest.raises(openai.BadRequestError) as refused:
-            client.files.create(file=("notes.txt", b"hello"), purpose="user_data")
+    with (
+        ServerThread(recording_app(recorder)) as proxy,
+        _client(proxy.url, "k") as client,
+        pytest.raises(openai.BadRequestError) as refused,
+    ):
+        client.files.create(file=("notes.txt", b"hello"), purpose="user_data")
 
     assert refused.value.code == "not_recordable"
     assert "only JSON requests are recorded, not POST /files" in str(refused.value)
