@@ -9,6 +9,7 @@ from agentkit.context import RunContext
 from agentkit.errors import (
     AgentkitError,
     ConfigurationError,
+    ConfigurationWarning,
     ContainerExpired,
     GuardrailTripped,
     MalformedResponseError,
@@ -38,6 +39,7 @@ from agentkit.guardrails import (
 from agentkit.handoffs import Handoff, HandoffHistory, handoff
 from agentkit.hooks import RunHooks
 from agentkit.inputs import UploadedFile, image, pdf, upload, user_message
+from agentkit.local import local_fallback
 from agentkit.model import (
     Background,
     RetryPolicy,
@@ -101,6 +103,7 @@ __all__ = [
     "ChainRecoveryWarning",
     "CodeInterpreter",
     "ConfigurationError",
+    "ConfigurationWarning",
     "ContainerExpired",
     "ContainerFile",
     "Conversation",
@@ -160,6 +163,7 @@ __all__ = [
     "handoff",
     "image",
     "input_guardrail",
+    "local_fallback",
     "output_guardrail",
     "passed",
     "pdf",

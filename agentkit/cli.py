@@ -1,4 +1,5 @@
-"""The `agentkit` command: `agentkit serve` runs the local Responses API server."""
+"""The `agentkit` command: `serve` runs the local Responses API server; `chat`, `run` and
+`record` talk to the user's agents (`agentkit.terminal`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import os
 import sys
 from collections.abc import Sequence
 
+from agentkit.local import server_missing
+from agentkit.terminal.commands import add_commands, version
+
 DEFAULT_DB = os.path.join(os.path.expanduser("~"), ".agentkit", "server.db")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 """No level above error: a traceback is always logged."""
@@ -16,18 +20,26 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="agentkit", description=__doc__)
+    parser.add_argument("--version", action="version", version=version())
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the local Responses API server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve = commands.add_parser(
+        "serve",
+        help="run the local Responses API server",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="the port to listen on")
     serve.add_argument(
         "--db", default=os.environ.get("AGENTKIT_DB", DEFAULT_DB), help="SQLite file or :memory:"
     )
-    serve.add_argument("--engine", choices=("auto", "scripted"), default="auto")
+    serve.add_argument(
+        "--engine", choices=("auto", "scripted"), default="auto", help="who plays the model"
+    )
     serve.add_argument(
         "--api-key",
-        default=os.environ.get("AGENTKIT_SERVER_API_KEY"),
-        help="require this key (api-key header or Bearer); env AGENTKIT_SERVER_API_KEY",
+        default=None,
+        help="require this key (api-key header or Bearer); if not given, the value of the "
+        "environment variable AGENTKIT_SERVER_API_KEY",
     )
     serve.add_argument(
         "--reasoning-models",
@@ -58,23 +70,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="info",
         help="log to stderr from this level: info has a line per request, error tracebacks only",
     )
+    add_commands(commands)
     args = parser.parse_args(argv)
-    return _serve(args)
+    if args.command == "serve":
+        return _serve(args)
+    status: int = args.handler(args)
+    return status
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    try:
+        import uvicorn
 
-    from agentkit.server.http.app import ServerConfig, create_app
-    from agentkit.server.http.runner import check_bind
-    from agentkit.server.protocol.reasoning import DEFAULT_REASONING_MODELS
-    from agentkit.server.state.lock import DatabaseInUse
+        from agentkit.server.http.app import ServerConfig, create_app
+        from agentkit.server.http.runner import check_bind
+        from agentkit.server.protocol.reasoning import DEFAULT_REASONING_MODELS
+        from agentkit.server.state.lock import DatabaseInUse
+    except ImportError as error:
+        print(f"agentkit serve: {server_missing('agentkit serve', error)}", file=sys.stderr)
+        return 2
 
     patterns = (
         tuple(p.strip() for p in args.reasoning_models.split(",") if p.strip())
         if args.reasoning_models
         else DEFAULT_REASONING_MODELS
     )
+    if args.api_key is None:  # read here, so that --help never shows the key as a default
+        args.api_key = os.environ.get("AGENTKIT_SERVER_API_KEY")
     configure_logging(args.log_level)
     try:
         deployments = parse_deployments(args.deployment)

@@ -13,6 +13,10 @@ class ConfigurationError(AgentkitError):
     """agentkit was set up in a way it cannot work with (missing credentials, bad options)."""
 
 
+class ConfigurationWarning(UserWarning):
+    """agentkit's setup works, but probably not as meant (e.g. one setting hides another)."""
+
+
 class UserError(AgentkitError):
     """The library was used incorrectly (e.g. `run_sync` inside a running event loop)."""
 

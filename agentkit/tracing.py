@@ -7,7 +7,7 @@ and `guardrail {name}` spans. Prompts, answers, tool arguments and outputs are r
 with `Tracing(content=True)`. The spans of a resumed run (after a pause, a failure or a crash)
 link to the run's first span.
 
-`opentelemetry-api` is optional (`pip install agentkit[otel]`) and imported only when the
+`opentelemetry-api` is optional (`pip install agentkit-responses[otel]`) and imported only when the
 program has imported it (configuring an SDK does): with no SDK configured nothing is wrapped,
 so tracing costs nothing.
 """

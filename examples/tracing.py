@@ -5,7 +5,7 @@ console exporter): one `invoke_agent` span per run, `chat` per model call, `exec
 tool call, `handoff` and `guardrail` spans, with the GenAI semantic conventions' attributes.
 Prompts and answers stay out of the spans unless `Tracing(content=True)`.
 
-Needs `pip install agentkit[otel] opentelemetry-sdk`. Run it: `python examples/tracing.py`
+Needs `pip install agentkit-responses[otel] opentelemetry-sdk`. Run it: `python examples/tracing.py`
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from openai import AsyncOpenAI, OpenAI
 
 from agentkit.server import LocalServer
 
+pytest_plugins = ("pytester",)
+
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[LocalServer]:

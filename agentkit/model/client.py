@@ -4,12 +4,16 @@
 
 1. ``AGENTKIT_BASE_URL`` — any Responses endpoint, e.g. ``agentkit serve`` at
    ``http://127.0.0.1:8000/v1``; key from ``AGENTKIT_API_KEY`` (a placeholder when unset).
+   ``local`` means agentkit's embedded local server, started in this process.
 2. ``AZURE_OPENAI_ENDPOINT`` — Azure OpenAI's v1 API at ``{endpoint}/openai/v1/``. With
    ``AZURE_OPENAI_API_KEY`` the key is sent both as the ``api-key`` header and as a Bearer
    token (the v1 API accepts either, so whichever Azure checks finds it); without a key,
    Microsoft Entra ID through ``azure.identity.DefaultAzureCredential``.
+   ``AZURE_OPENAI_API_VERSION``, if set, is sent as the ``api-version`` query parameter.
 3. ``OPENAI_API_KEY`` — OpenAI, or ``OPENAI_BASE_URL`` if set.
 
+The endpoint chosen is logged once at INFO (logger ``agentkit.model``); an
+``AGENTKIT_BASE_URL`` that hides Azure or OpenAI settings also set is warned about.
 Every client returned has the SDK's own retries off: agentkit retries once, in `with_retries`.
 """
 
@@ -17,15 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import os
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, cast
 
 import openai
 from openai.lib.azure import API_KEY_SENTINEL
 
-from agentkit.errors import ConfigurationError
+from agentkit.errors import ConfigurationError, ConfigurationWarning
+from agentkit.local import LOCAL, local_endpoint
 
 __all__ = [
     "ENTRA_SCOPE",
@@ -46,11 +53,25 @@ LOCAL_API_KEY = "agentkit-local"
 """Sent to an `AGENTKIT_BASE_URL` endpoint when no `AGENTKIT_API_KEY` is set (the SDK needs some key)."""
 
 NOT_CONFIGURED = """No model endpoint is configured. Set one of these (the first one set wins):
-  1. AGENTKIT_BASE_URL, e.g. http://127.0.0.1:8000/v1 for `agentkit serve` (AGENTKIT_API_KEY if it checks a key)
+  1. AGENTKIT_BASE_URL, e.g. http://127.0.0.1:8000/v1 for `agentkit serve` (AGENTKIT_API_KEY if it checks a key),
+     or `local` for agentkit's embedded local server (offline, no account; needs agentkit-responses[server])
   2. AZURE_OPENAI_ENDPOINT, with AZURE_OPENAI_API_KEY; without a key, Microsoft Entra ID is used
      (DefaultAzureCredential: `az login`, a managed identity, or AZURE_CLIENT_ID/AZURE_TENANT_ID/...)
   3. OPENAI_API_KEY, with OPENAI_BASE_URL for another OpenAI-compatible endpoint
-or pass a client: resolve_client(openai.AsyncOpenAI(...))."""
+or pass a client: Agent(..., client=openai.AsyncOpenAI(...))."""
+
+ENTRA_FAILED = """AZURE_OPENAI_API_KEY is not set, so Microsoft Entra ID was tried (DefaultAzureCredential),
+and signing in failed. Set AZURE_OPENAI_API_KEY, or sign in: `az login`, a managed identity, or
+AZURE_CLIENT_ID / AZURE_TENANT_ID / AZURE_CLIENT_SECRET. What azure-identity said:
+{reason}"""
+
+ENTRA_MISSING = (
+    "AZURE_OPENAI_API_KEY is not set, so Microsoft Entra ID would be used, but azure-identity "
+    "is not installed: set AZURE_OPENAI_API_KEY, or pip install 'agentkit-responses[azure]'"
+)
+
+logger = logging.getLogger("agentkit.model")
+_announced: set[tuple[str, str]] = set()
 
 ApiKey = str | Callable[[], Awaitable[str]]
 
@@ -157,35 +178,91 @@ class _EntraTokenProvider:
 def _from_environment(env: Mapping[str, str]) -> openai.AsyncOpenAI:
     """The client for the first endpoint configured in `env` (precedence in the module docstring)."""
     if base_url := env.get("AGENTKIT_BASE_URL"):
+        _warn_shadowed(env)
         local_key = env.get("AGENTKIT_API_KEY") or LOCAL_API_KEY
+        source = "AGENTKIT_BASE_URL"
+        if base_url.strip().lower() == LOCAL:
+            base_url, local_key = local_endpoint()
+            source = "AGENTKIT_BASE_URL=local: agentkit's embedded local server"
+        _announce(base_url, source)
         return openai.AsyncOpenAI(base_url=base_url, api_key=local_key, max_retries=0)
     if endpoint := env.get("AZURE_OPENAI_ENDPOINT"):
-        return _azure_client(azure_v1_base_url(endpoint), env.get("AZURE_OPENAI_API_KEY"))
+        base_url = azure_v1_base_url(endpoint)
+        api_key = env.get("AZURE_OPENAI_API_KEY")
+        _announce(base_url, "AZURE_OPENAI_ENDPOINT, " + ("api key" if api_key else "Entra ID"))
+        return _azure_client(base_url, api_key, env.get("AZURE_OPENAI_API_VERSION"))
     if api_key := env.get("OPENAI_API_KEY"):
         openai_url = env.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
+        _announce(openai_url, "OPENAI_API_KEY")
         return openai.AsyncOpenAI(base_url=openai_url, api_key=api_key, max_retries=0)
     raise ConfigurationError(NOT_CONFIGURED)
 
 
-def _azure_client(base_url: str, api_key: str | None) -> openai.AsyncOpenAI:
+def _announce(base_url: str, source: str) -> None:
+    """One INFO line per endpoint and source, the first time an agent resolves it."""
+    if (base_url, source) not in _announced:
+        _announced.add((base_url, source))
+        logger.info("model endpoint: %s (from %s)", base_url, source)
+
+
+def _warn_shadowed(env: Mapping[str, str]) -> None:
+    """AGENTKIT_BASE_URL wins over Azure and OpenAI settings: say so when both are set."""
+    hidden = [name for name in ("AZURE_OPENAI_ENDPOINT", "OPENAI_API_KEY") if env.get(name)]
+    if hidden:
+        warnings.warn(
+            f"AGENTKIT_BASE_URL={env['AGENTKIT_BASE_URL']} is set, so agents use it and ignore "
+            f"{' and '.join(hidden)}; unset AGENTKIT_BASE_URL to use "
+            + ("Azure OpenAI" if hidden[0].startswith("AZURE") else "OpenAI"),
+            ConfigurationWarning,
+            stacklevel=2,
+        )
+
+
+def _azure_client(
+    base_url: str, api_key: str | None, api_version: str | None
+) -> openai.AsyncOpenAI:
     """A plain `AsyncOpenAI` on Azure's v1 API, by key or by Entra ID."""
+    query = {"api-version": api_version} if api_version else None
     if api_key:
         headers = {"api-key": api_key}
         return openai.AsyncOpenAI(
-            base_url=base_url, api_key=api_key, default_headers=headers, max_retries=0
+            base_url=base_url,
+            api_key=api_key,
+            default_headers=headers,
+            default_query=query,
+            max_retries=0,
         )
-    return openai.AsyncOpenAI(base_url=base_url, api_key=_default_credential(), max_retries=0)
+    return openai.AsyncOpenAI(
+        base_url=base_url, api_key=_default_credential(), default_query=query, max_retries=0
+    )
 
 
 def _default_credential() -> Callable[[], Awaitable[str]]:
     """Entra ID tokens from `DefaultAzureCredential`, imported only here (it is heavy).
 
     The sync credential, run in a worker thread: `azure.identity.aio` needs `aiohttp`, which
-    agentkit does not depend on, and tokens are fetched about once an hour anyway.
+    agentkit does not depend on, and tokens are fetched about once an hour anyway. A failed
+    sign-in becomes one `ConfigurationError` saying why Entra ID was tried.
     """
-    from azure.identity import DefaultAzureCredential
+    try:
+        from azure.identity import DefaultAzureCredential
+    except ImportError:
+        raise ConfigurationError(ENTRA_MISSING) from None
+    # azure-identity logs the failure it raises; with no logging set up that printed it twice.
+    logging.getLogger("azure.identity").addHandler(logging.NullHandler())
+    provider = entra_token_provider(DefaultAzureCredential())
 
-    return entra_token_provider(DefaultAzureCredential())
+    async def token() -> str:
+        try:
+            return await provider()
+        except Exception as error:
+            raise ConfigurationError(ENTRA_FAILED.format(reason=_indented(error))) from None
+
+    return token
+
+
+def _indented(error: Exception) -> str:
+    return "\n".join("  " + line for line in str(error).strip().splitlines())
 
 
 def _async_openai(client: openai.OpenAI) -> openai.AsyncOpenAI:

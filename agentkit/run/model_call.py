@@ -87,6 +87,8 @@ async def call_model(
             async for item in _send(setup, state, body):
                 yield item
             return
+        except ConfigurationError:
+            raise  # a setup problem, such as a failed Entra ID sign-in: not this call's
         except Exception as error:
             if send == MAX_SENDS or not any(r(error, body, setup, state) for r in RECOVERERS):
                 raise run_error(error, body, state) from error

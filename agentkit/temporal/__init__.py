@@ -1,4 +1,4 @@
-"""Durable agents on Temporal (the optional extra `agentkit[temporal]`).
+"""Durable agents on Temporal (the optional extra `agentkit-responses[temporal]`).
 
 `TemporalAgent` runs an agent inside workflows with its model and tool calls as activities;
 `AgentkitPlugin` sets up clients and workers; `AgentWorkflow` is a ready conversation workflow

@@ -5,19 +5,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
-import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from agentkit.server.http.thread import ServerThread
 
 
 @dataclass(frozen=True)
@@ -56,22 +55,17 @@ class Received:
 
 
 class ScriptedServer:
-    """Starlette + uvicorn in a background thread, on a socket bound to port 0."""
+    """A Starlette app that plays `Reply`s, in a background thread (agentkit's `ServerThread`)."""
 
     def __init__(self) -> None:
         self.replies: deque[Reply] = deque()
         self.received: list[Received] = []
         routes = [Route("/{path:path}", self._handle, methods=["GET", "POST", "DELETE"])]
-        config = uvicorn.Config(Starlette(routes=routes), log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port: int = self._socket.getsockname()[1]
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread = ServerThread(Starlette(routes=routes), lifespan="off")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self._thread.url
 
     def script(self, *replies: Reply) -> None:
         """Forget earlier requests and replies; answer the next requests with `replies`, in order."""
@@ -85,19 +79,9 @@ class ScriptedServer:
 
     def start(self) -> None:
         self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("scripted server did not start")
-            time.sleep(0.01)
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._socket.close()
-
-    def _run(self) -> None:
-        asyncio.run(self._server.serve(sockets=[self._socket]))
+        self._thread.stop()
 
     async def _handle(self, request: Request) -> Response:
         body = await request.body()

@@ -57,3 +57,12 @@ async def client(
         base_url=f"{server.url}/v1", api_key="test-key", max_retries=3
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def resolved(clean_env: pytest.MonkeyPatch) -> AsyncIterator[list[openai.AsyncOpenAI]]:
+    """Clients a test resolves, closed afterwards."""
+    clients: list[openai.AsyncOpenAI] = []
+    yield clients
+    for client in clients:
+        await client.close()

@@ -7,14 +7,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import openai
 import pytest
 
-from agentkit.errors import ConfigurationError
+from agentkit.errors import ConfigurationError, ConfigurationWarning
 from agentkit.model import azure_v1_base_url, create_response, entra_token_provider, resolve_client
 from agentkit.model.client import LOCAL_API_KEY, NOT_CONFIGURED
 
@@ -55,15 +54,6 @@ class FakeAsyncCredential:
         return Token(f"async-token-{self.calls}", int(time.time()) + 3600)
 
 
-@pytest.fixture
-async def resolved(clean_env: pytest.MonkeyPatch) -> AsyncIterator[list[openai.AsyncOpenAI]]:
-    """Clients a test resolves, closed afterwards."""
-    clients: list[openai.AsyncOpenAI] = []
-    yield clients
-    for client in clients:
-        await client.close()
-
-
 async def send(client: openai.AsyncOpenAI, resolved: list[openai.AsyncOpenAI]) -> None:
     resolved.append(client)
     await create_response(client, BODY)
@@ -98,7 +88,11 @@ async def test_agentkit_base_url_wins_over_everything(
     clean_env.setenv("OPENAI_API_KEY", "sk-openai")
     server.script(Reply(json=response_json()))
 
-    await send(resolve_client(), resolved)
+    with pytest.warns(
+        ConfigurationWarning, match="ignore AZURE_OPENAI_ENDPOINT and OPENAI_API_KEY"
+    ):
+        client = resolve_client()
+    await send(client, resolved)
 
     [request] = server.received
     assert request.headers["authorization"] == "Bearer local-key"

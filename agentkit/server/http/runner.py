@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ipaddress
-import socket
-import threading
 from types import TracebackType
 from typing import Any
 
-import uvicorn
-
 from agentkit.server.engines import ScriptedEngine
 from agentkit.server.http.app import ServerConfig, ServerState, create_app
+from agentkit.server.http.thread import ServerThread
 
 
 class LocalServer:
@@ -32,8 +27,7 @@ class LocalServer:
         self.host = host
         self.port = port
         self.app = create_app(self.config)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._thread: ServerThread | None = None
 
     @property
     def state(self) -> ServerState:
@@ -67,53 +61,13 @@ class LocalServer:
         return list(self.state.requests)
 
     def start(self) -> LocalServer:
-        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say they
-        # are TCP, and without it every response waits ~40 ms for a delayed ACK (Nagle).
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            lifespan="on",
-            access_log=False,
-            timeout_graceful_shutdown=2,
-        )
-        self._server = uvicorn.Server(config)
-        started = threading.Event()
-        self._thread = threading.Thread(
-            target=self._serve,
-            args=(sock, started),
-            name=f"agentkit-server-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        if not started.wait(15):
-            raise RuntimeError("the local server did not start within 15 s")
+        self._thread = ServerThread(self.app, host=self.host, port=self.port).start()
+        self.port = self._thread.port
         return self
 
-    def _serve(self, sock: socket.socket, started: threading.Event) -> None:
-        assert self._server is not None
-        server = self._server
-
-        async def main() -> None:
-            task = asyncio.create_task(server.serve(sockets=[sock]))
-            while not server.started and not task.done():  # noqa: ASYNC110 (uvicorn has no event)
-                await asyncio.sleep(0.005)
-            started.set()
-            await task
-
-        with contextlib.closing(sock):
-            asyncio.run(main())
-
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(10)
-        self._server = None
+            self._thread.stop()
         self._thread = None
 
     def __enter__(self) -> LocalServer:
