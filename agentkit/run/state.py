@@ -159,10 +159,15 @@ class RunState:
         """
         if self.status == "resumed":
             raise ResumeError("This run state was already resumed; a stopped run resumes once.")
-        if self.status not in RESUMABLE or self.pause_id is None:
+        if self.status not in RESUMABLE:
             raise ResumeError(
                 f"This run state is {self.status}, not paused, failed or cancelled: only a "
                 "stopped run can be resumed."
+            )
+        if self.pause_id is None:
+            raise ResumeError(
+                f"This run state is {self.status} but has no pause_id: only a state a run "
+                "stopped with can be resumed."
             )
         if self.approvals and self.tools_hash != tools_hash:
             raise ResumeError(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from agentkit import Conversation, tool
+from agentkit.run.approvals import ABANDONED
 from agentkit.run.repair import (
     UNANSWERED,
     ReplayRepairWarning,
@@ -21,6 +22,7 @@ from agentkit.run.repair import (
     without_duplicates,
     without_missing_item,
 )
+from agentkit.run.state import AbandonedApprovalsWarning, RunState
 from agentkit.server import LocalServer
 
 from .conftest import AgentFactory
@@ -132,27 +134,56 @@ async def test_a_duplicate_of_a_stored_item_is_dropped(agent: AgentFactory, serv
     assert second.output.startswith('You said: "Hello again"')
 
 
-async def test_a_dangling_call_is_answered_and_its_output_kept(
+async def test_a_dangling_call_in_a_new_run_is_declined_before_it_is_sent(
     scripted_agent: AgentFactory, scripted: LocalServer
 ):
-    # A paused run abandoned with a new message: the call has no output. The service's 400
-    # becomes an output the model can read; the conversation keeps it.
+    # A paused run abandoned with a new message: the call has no output. It is answered before
+    # the first request, so the service never refuses the transcript (no 400 round trip).
     from agentkit.server.plan import Say
 
     dangling = {**CALL, "name": "get_weather", "arguments": '{"city": "Oslo"}'}
     history = Conversation(items=[USER, dangling])
     scripted.scripted.queue(Say("Understood."))
 
-    with pytest.warns(ReplayRepairWarning, match="No tool output found for function call c1"):
+    with pytest.warns(AbandonedApprovalsWarning, match="declined"):
         result = await scripted_agent(tools=[get_weather], store=False).run(
             "never mind", conversation=history
         )
 
     assert result.output == "Understood."
+    [sent] = [r["input"] for r in scripted.requests]
+    assert [i["type"] for i in sent] == [
+        "message",
+        "function_call",
+        "function_call_output",
+        "message",
+    ]
+    assert sent[2] == {"type": "function_call_output", "call_id": "c1", "output": ABANDONED}
+
+
+async def test_a_dangling_call_in_a_resumed_state_is_answered_and_its_output_kept(
+    scripted_agent: AgentFactory, scripted: LocalServer
+):
+    # A failed run's state (here one written by hand, as an older agentkit could leave it)
+    # holds a call without an output: the service's 400 becomes an output the model can read,
+    # and the conversation keeps it.
+    from agentkit.server.plan import Say
+
+    dangling = {**CALL, "name": "get_weather", "arguments": '{"city": "Oslo"}'}
+    new = {**USER, "content": [{"type": "input_text", "text": "never mind"}]}
+    state = RunState(Conversation(items=[USER, dangling, new]), start=2, status="failed")
+    state.pause_id = "p-dangling"
+    scripted.scripted.queue(Say("Understood."))
+
+    with pytest.warns(ReplayRepairWarning, match="No tool output found for function call c1"):
+        result = await scripted_agent(tools=[get_weather], store=False).resume(state)
+
+    assert result.output == "Understood."
     outputs = [i for i in result.conversation.items if i["type"] == "function_call_output"]
     assert outputs == [{"type": "function_call_output", "call_id": "c1", "output": UNANSWERED}]
-    sent = scripted.requests[-1]["input"]
-    assert [i["type"] for i in sent] == [
+    refused, repaired = (r["input"] for r in scripted.requests)
+    assert [i["type"] for i in refused] == ["message", "function_call", "message"]
+    assert [i["type"] for i in repaired] == [
         "message",
         "function_call",
         "function_call_output",
