@@ -50,7 +50,7 @@ NOT_CONFIGURED = """No model endpoint is configured. Set one of these (the first
   2. AZURE_OPENAI_ENDPOINT, with AZURE_OPENAI_API_KEY; without a key, Microsoft Entra ID is used
      (DefaultAzureCredential: `az login`, a managed identity, or AZURE_CLIENT_ID/AZURE_TENANT_ID/...)
   3. OPENAI_API_KEY, with OPENAI_BASE_URL for another OpenAI-compatible endpoint
-or pass a client: resolve_client(openai.AsyncOpenAI(...))."""
+or pass a client: Agent(..., client=openai.AsyncOpenAI(...))."""
 
 ApiKey = str | Callable[[], Awaitable[str]]
 
