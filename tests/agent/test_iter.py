@@ -33,6 +33,7 @@ from agentkit.server import LocalServer
 from agentkit.server.plan import Call, Say
 
 from .conftest import AgentFactory
+from .test_streaming import kinds
 
 ran: list[str] = []
 
@@ -219,7 +220,7 @@ def test_stream_sync_yields_the_streams_events(scripted: LocalServer) -> None:
     scripted.scripted.queue(PARIS, Say("It is sunny."))
     events = list(agent.stream_sync("weather?"))
 
-    assert _kinds(events) == [
+    assert kinds(events) == [
         "ResponseCompleted",
         "ToolCallStarted",
         "ToolResult",
@@ -272,12 +273,3 @@ def test_stream_sync_runs_mcp_servers_in_one_task(server: LocalServer) -> None:
 def _sync_client(server: LocalServer) -> openai.AsyncOpenAI:
     """A client that `stream_sync` copies for its own loop (as it does a user's)."""
     return openai.AsyncOpenAI(base_url=server.base_url, api_key="test", max_retries=0)
-
-
-def _kinds(events: list[RunEvent]) -> list[str]:
-    names: list[str] = []
-    for event in events:
-        name = type(event).__name__
-        if not (names and names[-1] == name and name.endswith("Delta")):
-            names.append(name)
-    return names
