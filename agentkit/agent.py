@@ -9,13 +9,22 @@ import inspect
 import ssl
 import time
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field, replace
-from types import TracebackType
-from typing import Any, Generic, TypeVar
+from types import TracebackType, UnionType
+from typing import Any, Generic, _SpecialForm
 
 import openai
 from pydantic import BaseModel
+from typing_extensions import TypeVar
 
 from agentkit.agent_tool import OutputExtractor, agent_tool
 from agentkit.checkpoints.base import Checkpoints
@@ -41,21 +50,28 @@ from agentkit.run.request import Chaining, RequestPlan, output_text
 from agentkit.run.result import RunResult
 from agentkit.run.settings import ModelSettings
 from agentkit.run.state import RunState
+from agentkit.run.steps import AgentRun, StepEnd
 from agentkit.tools import FunctionTool, MCPServer, as_tool
 from agentkit.tools.hosted import CodeInterpreter, HostedTool, RemoteMCP, fingerprint
 from agentkit.tools.mcp import MCPServers
 from agentkit.tracing import Observer, Tracing
 
-OutputT = TypeVar("OutputT")
+DepsT = TypeVar("DepsT", default=Any)
+"""The type of the `context` a run is given: tools' and instructions' `RunContext[DepsT]`."""
+OutputT = TypeVar("OutputT", default=str)
+"""The type of a run's `result.output`: the agent's `output_type`."""
 T = TypeVar("T")
-Instructions = str | Callable[[RunContext[Any]], str | Awaitable[str]] | None
+_NO_DEPS: Any = None  # typed Any so that an agent without `deps_type` is `Agent[Any, ...]`
 Client = openai.AsyncOpenAI | openai.OpenAI | None
 Input = str | list[Item] | RunState
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class Agent(Generic[OutputT]):
+class Agent(Generic[DepsT, OutputT]):
     """A model, its instructions and tools, and how turns are chained.
+
+    `Agent[Deps, Out]` to type checkers: `Out` is what `result.output` is (from
+    `output_type`; `str` by default), `Deps` what `context=` a run takes (from `deps_type`).
 
     Args:
         model: The model (on Azure: the deployment name).
@@ -66,6 +82,10 @@ class Agent(Generic[OutputT]):
             else per run.
         output_type: `str` (default), or a pydantic model, TypedDict, dataclass or primitive
             the final answer must parse into (sent as a strict `json_schema` text format).
+            For a union or `Literal`, name the type for type checkers too:
+            `Agent[None, int | None](output_type=int | None, ...)`.
+        deps_type: The type of the `context` runs are given, for type checkers only: tools
+            taking a `RunContext[Deps]` first and `context=` arguments are checked against it.
         store: Whether the service stores responses; `False` means fully stateless runs.
         chaining: "previous_response_id" (default with store) sends only new items;
             "items" (the default without store) sends the whole transcript by value;
@@ -99,9 +119,10 @@ class Agent(Generic[OutputT]):
     model: str
     name: str = "agent"
     description: str | None = None
-    instructions: Instructions = None
-    tools: Sequence[FunctionTool | Callable[..., Any] | HostedTool | MCPServer] = ()
-    output_type: type[OutputT] | Any = str
+    instructions: str | Callable[[RunContext[DepsT]], str | Awaitable[str]] | None = None
+    tools: Sequence[FunctionTool[DepsT] | Callable[..., Any] | HostedTool | MCPServer] = ()
+    output_type: type[OutputT] | UnionType | _SpecialForm = str  # type: ignore[assignment]
+    deps_type: type[DepsT] = _NO_DEPS
     settings: ModelSettings = field(default_factory=ModelSettings)
     store: bool = True
     chaining: Chaining | None = None
@@ -113,14 +134,14 @@ class Agent(Generic[OutputT]):
     approval: ApprovalPolicy | None = None
     background: bool | Background = False
     timeouts: Timeouts = field(default_factory=Timeouts)
-    handoffs: Sequence[Agent[Any] | Handoff] = ()
+    handoffs: Sequence[Agent[Any, Any] | Handoff] = ()
     guardrails: Sequence[Guardrail] = ()
     hooks: RunHooks | None = None
     tracing: Tracing | None = field(default_factory=Tracing)
     handoffs_by_tool: Mapping[str, Handoff] = field(init=False, repr=False)
     _guardrails: Guardrails = field(init=False, repr=False)
     _chaining_given: Chaining | None = field(init=False, repr=False)
-    _tools: dict[str, FunctionTool] = field(init=False, repr=False)
+    _tools: dict[str, FunctionTool[Any]] = field(init=False, repr=False)
     _mcp: MCPServers = field(init=False, repr=False)
     _output: OutputSpec = field(init=False, repr=False)
     _plan: RequestPlan = field(init=False, repr=False)
@@ -190,7 +211,7 @@ class Agent(Generic[OutputT]):
         description: str | None = None,
         input_type: type[BaseModel] | None = None,
         output: OutputExtractor | None = None,
-    ) -> FunctionTool:
+    ) -> FunctionTool[Any]:
         """This agent as a function tool of another agent: each call is a run of its own.
 
         Args:
@@ -208,7 +229,7 @@ class Agent(Generic[OutputT]):
             self, name=name, description=description, input_type=input_type, output=output
         )
 
-    def clone(self, **changes: Any) -> Agent[Any]:
+    def clone(self, **changes: Any) -> Agent[Any, Any]:
         """A copy with some settings changed (the agent itself never changes).
 
         A default `chaining` is chosen again from the copy's `store`.
@@ -223,7 +244,7 @@ class Agent(Generic[OutputT]):
         input: Input,
         *,
         conversation: Conversation | None = None,
-        context: Any = None,
+        context: DepsT = None,  # type: ignore[assignment]
         max_turns: int | None = None,
         run_id: str | None = None,
         checkpoints: Checkpoints | None = None,
@@ -242,7 +263,7 @@ class Agent(Generic[OutputT]):
         input: Input,
         *,
         conversation: Conversation | None = None,
-        context: Any = None,
+        context: DepsT = None,  # type: ignore[assignment]
         max_turns: int | None = None,
         run_id: str | None = None,
         checkpoints: Checkpoints | None = None,
@@ -263,7 +284,7 @@ class Agent(Generic[OutputT]):
         self,
         state: RunState | str,
         *,
-        context: Any = None,
+        context: DepsT = None,  # type: ignore[assignment]
         max_turns: int | None = None,
         checkpoints: Checkpoints | None = None,
     ) -> RunResult[OutputT]:
@@ -289,7 +310,7 @@ class Agent(Generic[OutputT]):
         self,
         state: RunState | str,
         *,
-        context: Any = None,
+        context: DepsT = None,  # type: ignore[assignment]
         max_turns: int | None = None,
         checkpoints: Checkpoints | None = None,
     ) -> RunResult[OutputT]:
@@ -305,7 +326,7 @@ class Agent(Generic[OutputT]):
         input: Input,
         *,
         conversation: Conversation | None = None,
-        context: Any = None,
+        context: DepsT = None,  # type: ignore[assignment]
         max_turns: int | None = None,
         run_id: str | None = None,
         checkpoints: Checkpoints | None = None,
@@ -321,11 +342,11 @@ class Agent(Generic[OutputT]):
         input: Input,
         *,
         conversation: Conversation | None = None,
-        context: Any = None,
+        context: DepsT = None,  # type: ignore[assignment]
         max_turns: int | None = None,
         run_id: str | None = None,
         checkpoints: Checkpoints | None = None,
-    ) -> AsyncIterator[RunEvent]:
+    ) -> AsyncGenerator[RunEvent[OutputT], None]:
         """Run the tool loop, yielding typed events as they happen; the last is `FinalResult`.
 
         Leaving the loop early stops the run (and cancels its background response).
@@ -335,18 +356,53 @@ class Agent(Generic[OutputT]):
         )
         async with contextlib.aclosing(events):  # an abandoned stream ends the run right away
             async for event in events:
-                yield event
+                if not isinstance(event, StepEnd):
+                    yield event
+
+    def stream_sync(
+        self,
+        input: Input,
+        *,
+        conversation: Conversation | None = None,
+        context: DepsT = None,  # type: ignore[assignment]
+        max_turns: int | None = None,
+        run_id: str | None = None,
+        checkpoints: Checkpoints | None = None,
+    ) -> Iterator[RunEvent[OutputT]]:
+        """`stream` for synchronous code: the run goes on its own event loop, one event per
+        step of the `for` loop; leaving the loop early stops the run. Not allowed inside a
+        running event loop."""
+        _refuse_inside_a_loop("stream_sync", "async for event in agent.stream(...)")
+        events = self.stream(
+            input,
+            conversation=conversation,
+            context=context,
+            max_turns=max_turns,
+            run_id=run_id,
+            checkpoints=checkpoints,
+        )
+        return _sync_events(events)
+
+    def iter(
+        self,
+        input: Input,
+        *,
+        conversation: Conversation | None = None,
+        context: DepsT = None,  # type: ignore[assignment]
+        max_turns: int | None = None,
+        run_id: str | None = None,
+        checkpoints: Checkpoints | None = None,
+    ) -> AgentRun[OutputT]:
+        """A run to step through: `async with agent.iter(input) as run: async for node in
+        run: ...` gives a `ModelResponse` per model call, a `ToolsRan` per turn of tool calls,
+        and last an `End` with the result. Between nodes, `await run.stop()` ends the run
+        resumably (`cancelled`, checkpointed); `agent.resume(run.state)` continues it."""
+        box = StateBox()
+        events = self._events(input, conversation, context, max_turns, run_id, checkpoints, box)
+        return AgentRun(events, box)
 
     def _sync(self, run: Callable[[], Awaitable[T]]) -> T:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            raise UserError(
-                "Agent.run_sync() was called inside a running event loop; use "
-                "`await agent.run(...)` there instead."
-            )
+        _refuse_inside_a_loop("run_sync", "await agent.run(...)")
 
         async def main() -> T:
             _SYNC_LOOPS.add(asyncio.get_running_loop())
@@ -368,7 +424,7 @@ class Agent(Generic[OutputT]):
         box: StateBox | None = None,
         *,
         stream: bool = False,
-    ) -> AsyncGenerator[RunEvent, None]:
+    ) -> AsyncGenerator[RunEvent[OutputT] | StepEnd, None]:
         async with contextlib.AsyncExitStack() as stack:
             mcp_tools = await stack.enter_async_context(self.mcp_tools())
             started = time.time()
@@ -391,7 +447,7 @@ class Agent(Generic[OutputT]):
 
     def setup(
         self,
-        mcp_tools: Mapping[str, FunctionTool],
+        mcp_tools: Mapping[str, FunctionTool[Any]],
         context: Any,
         max_turns: int | None,
         *,
@@ -445,7 +501,7 @@ class Agent(Generic[OutputT]):
 
         return open_conversation
 
-    def mcp_tools(self) -> contextlib.AbstractAsyncContextManager[dict[str, FunctionTool]]:
+    def mcp_tools(self) -> contextlib.AbstractAsyncContextManager[dict[str, FunctionTool[Any]]]:
         """The tools of the agent's MCP servers, by name: over the `async with agent:` block's
         sessions, else over sessions just for this block."""
         return self._mcp.tools()
@@ -467,7 +523,7 @@ class Agent(Generic[OutputT]):
         if not self.handoffs_by_tool:
             return None
 
-        async def make(agent: Agent[Any]) -> RunSetup:
+        async def make(agent: Agent[Any, Any]) -> RunSetup:
             tools = await stack.enter_async_context(agent.mcp_tools())
             turns = max_turns or self.max_turns
             setup = agent.setup(tools, context, turns, stream=stream, observer=observer, team=team)
@@ -547,7 +603,7 @@ class Agent(Generic[OutputT]):
         if entry is not None and entry[1]:
             await entry[0].close()
 
-    async def __aenter__(self) -> Agent[OutputT]:
+    async def __aenter__(self) -> Agent[DepsT, OutputT]:
         """Connect the MCP servers once for every run inside the block."""
         await self._mcp.connect()
         return self
@@ -564,9 +620,64 @@ class Agent(Generic[OutputT]):
             await self.aclose()
 
 
-async def _drain(events: AsyncGenerator[RunEvent, None]) -> RunResult[Any]:
+def _refuse_inside_a_loop(method: str, instead: str) -> None:
+    """The sync wrappers run their own event loop: inside a running one they would block it."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise UserError(
+        f"Agent.{method}() was called inside a running event loop; use `{instead}` there instead."
+    )
+
+
+def _sync_events(events: AsyncGenerator[T, None]) -> Iterator[T]:
+    """The items of `events` on an event loop of their own (as `run_sync`), which runs while
+    the caller waits for the next one. One task drives `events` from start to end, since MCP
+    sessions (anyio) must be closed by the task that opened them; it takes a step only when
+    asked, so a caller that stops reading stops the run where it was."""
+    asks: asyncio.Queue[None] = asyncio.Queue()
+    replies: asyncio.Queue[tuple[T] | Exception | None] = asyncio.Queue()
+
+    async def pump() -> None:
+        async with contextlib.aclosing(events):
+            while True:
+                await asks.get()
+                try:
+                    event = await anext(events)
+                except StopAsyncIteration:
+                    await replies.put(None)
+                    return
+                except Exception as error:
+                    await replies.put(error)
+                    return
+                await replies.put((event,))
+
+    async def ask() -> tuple[T] | Exception | None:
+        await asks.put(None)
+        return await replies.get()
+
+    async def finish(task: asyncio.Task[None]) -> None:
+        task.cancel()  # a run left early stops, as an abandoned `stream` does
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await _close_sync_clients()
+
+    with asyncio.Runner() as runner:
+        _SYNC_LOOPS.add(runner.get_loop())
+        task = runner.get_loop().create_task(pump())
+        try:
+            while (item := runner.run(ask())) is not None:
+                if isinstance(item, Exception):
+                    raise item
+                yield item[0]
+        finally:
+            runner.run(finish(task))
+
+
+async def _drain(events: AsyncGenerator[RunEvent[T] | StepEnd, None]) -> RunResult[T]:
     """Run to the end: the last event's result."""
-    found: RunResult[Any] | None = None
+    found: RunResult[T] | None = None
     async for event in events:
         if isinstance(event, FinalResult):
             found = event.result
@@ -586,7 +697,7 @@ def finished_result(state: RunState, output: OutputSpec) -> RunResult[Any]:
     return result(state, text, output.parse(text))
 
 
-def _team_hash(agent: Agent[Any], own: str) -> str:
+def _team_hash(agent: Agent[Any, Any], own: str) -> str:
     """A hash of the tools of every agent `agent` can hand over to, and its own (`own`): a
     paused run resumes only with the tools its approvals were given for."""
     if not agent.handoffs_by_tool:

@@ -41,7 +41,7 @@ def _agent_input() -> type[BaseModel]:
 
 
 def agent_tool(
-    agent: Agent[Any],
+    agent: Agent[Any, Any],
     *,
     name: str | None = None,
     description: str | None = None,
@@ -63,7 +63,7 @@ def agent_tool(
     return typed_tool(tool_name, about, input_type or _agent_input(), run)
 
 
-async def _sub_run(agent: Agent[Any], ctx: RunContext[Any], text: str) -> RunResult[Any]:
+async def _sub_run(agent: Agent[Any, Any], ctx: RunContext[Any], text: str) -> RunResult[Any]:
     """Run (or, after a pause, resume) the sub-run of this tool call."""
     parent: RunState | None = ctx._run
     paused = paused_sub_run(parent, ctx.call_id) if parent is not None else None

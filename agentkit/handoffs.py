@@ -64,7 +64,7 @@ value once (the service's stored chain no longer matches)."""
 class Handoff:
     """A transfer the model may make to another agent (see `handoff`)."""
 
-    agent: Agent[Any]
+    agent: Agent[Any, Any]
     tool_name: str = ""
     description: str = ""
     input_type: type[BaseModel] | None = None
@@ -101,7 +101,7 @@ class Handoff:
 
 
 def handoff(
-    agent: Agent[Any],
+    agent: Agent[Any, Any],
     *,
     tool_name: str | None = None,
     description: str | None = None,
@@ -159,16 +159,18 @@ class Team:
     """The agents one run may hand over to, by name, and how each one's setup is made."""
 
     def __init__(
-        self, agents: Mapping[str, Agent[Any]], make: Callable[[Agent[Any]], Awaitable[RunSetup]]
+        self,
+        agents: Mapping[str, Agent[Any, Any]],
+        make: Callable[[Agent[Any, Any]], Awaitable[RunSetup]],
     ) -> None:
         self.agents = agents
         self._make = make
         self._setups: dict[str, RunSetup] = {}
 
     @classmethod
-    def reachable(cls, root: Agent[Any]) -> dict[str, Agent[Any]]:
+    def reachable(cls, root: Agent[Any, Any]) -> dict[str, Agent[Any, Any]]:
         """Every agent `root` can hand over to, directly or through others, by name."""
-        found: dict[str, Agent[Any]] = {}
+        found: dict[str, Agent[Any, Any]] = {}
         pending = [root]
         while pending:
             agent = pending.pop()

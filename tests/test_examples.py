@@ -7,10 +7,7 @@ printed, in order.
 
 from __future__ import annotations
 
-import ast
-import asyncio
 import contextlib
-import inspect
 import io
 import logging
 import os
@@ -29,25 +26,19 @@ from agentkit.server import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
-DOCS = [
-    ROOT / "docs" / page
-    for page in (
-        "agents.md",
-        "approvals.md",
-        "azure.md",
-        "guardrails.md",
-        "mcp.md",
-        "multi-agent.md",
-        "stateless.md",
-        "tools.md",
-        "tracing.md",
-    )
-]
+DOCS = [*sorted((ROOT / "docs").rglob("*.md")), ROOT / "README.md"]
 TIMEOUT = 120
 NOT_RUN = "<!-- not run"  # an HTML comment right before a block: compiled, not run
+RUN_BY = re.compile(r"<!-- run by (tests/\S+\.py)")  # run by that test file instead
+# The blocks that cannot run offline (an Azure resource, a Temporal cluster, a server the
+# service must reach, the process's global tracer): few, and each says why.
+MOST_NOT_RUN = 10
 # `print(x)  # what it prints`, or that comment on the next line: checked against the output
 PRINTS = re.compile(r"^ *print\(.*\)(?:  # (.+)|\n *# (.+))$", re.MULTILINE)
 FENCE = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+# A ```text block right after a python block (a line such as "It prints:" between them at most):
+# the lines the block prints, in order
+SHOWN = re.compile(r"\A\n*(?:[^\n`]+:\n\n?)?```text\n(.*?)^```", re.MULTILINE | re.DOTALL)
 LOCAL = r"\(no endpoint configured: using agentkit's local server at http://127\.0\.0\.1:\d+/v1\)"
 WEATHER = '{"city":"Paris","temperature_c":21,"sky":"sunny"}'
 # The answer quoting what mcp-server-time's get_current_time returned for the time zone "ZONE".
@@ -355,38 +346,42 @@ def test_azure_example_on_a_configured_azure_endpoint(keyed_server: LocalServer)
 # --- the docs' code blocks ---------------------------------------------------------------------
 
 
-def python_blocks(markdown: str) -> list[tuple[int, str, bool]]:
-    """Each ```python block: its first line number, its source, and whether it is to be run."""
+def python_blocks(markdown: str) -> list[tuple[int, str, bool, list[str]]]:
+    """Each ```python block: its first line number, its source, whether it is to be run, and
+    the lines a ```text block after it shows it prints."""
     blocks = []
     for match in FENCE.finditer(markdown):
         before = markdown[: match.start()].rstrip().rsplit("\n", 1)[-1]
         line = markdown.count("\n", 0, match.start()) + 2
-        blocks.append((line, match.group(1), not before.startswith(NOT_RUN)))
+        shown = SHOWN.match(markdown[match.end() :])
+        lines = shown.group(1).splitlines() if shown else []
+        run = not (before.startswith(NOT_RUN) or RUN_BY.match(before))
+        blocks.append((line, match.group(1), run, lines))
     return blocks
 
 
 def run_doc(path: Path) -> None:
-    """Run a page's blocks in order, in one module, against a local server (top-level await ok)."""
+    """Run a page's blocks in order, in one module, against a local server; each block is a
+    script as a user pastes it (no top-level `await`)."""
     warnings.simplefilter("error")  # a page that shows a warning catches it
     logging.basicConfig(stream=sys.stdout, format="%(levelname)s %(name)s: %(message)s")
     module = types.ModuleType("doc")
     sys.modules["doc"] = module
     with LocalServer() as server:
         os.environ["AGENTKIT_BASE_URL"] = server.base_url
-        for line, source, run in python_blocks(path.read_text()):
-            flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-            code = compile(source, f"{path.name}:{line}", "exec", flags=flags, dont_inherit=True)
+        for line, source, run, shown_lines in python_blocks(path.read_text()):
+            code = compile(source, f"{path.name}:{line}", "exec", dont_inherit=True)
             if not run:
                 continue
             printed = io.StringIO()
             with contextlib.redirect_stdout(printed):
-                value = eval(code, module.__dict__)
-                if inspect.iscoroutine(value):
-                    asyncio.run(value)
+                exec(code, module.__dict__)
             print(printed.getvalue(), end="")
+            lines = printed.getvalue().splitlines()
             for inline, below in PRINTS.findall(source):
                 shown = inline or below
-                assert shown in printed.getvalue().splitlines(), f"{path.name}:{line}: {shown!r}"
+                assert shown in lines, f"{path.name}:{line}: {shown!r}"
+            assert_lines_in_order(lines, list(shown_lines))
 
 
 @pytest.mark.parametrize("page", DOCS, ids=lambda path: path.name)
@@ -394,9 +389,28 @@ def test_doc_code_blocks_run(page: Path, runs: dict[str, Future[list[str]]]) -> 
     runs[page.name].result()  # exit status 0, nothing on stderr, and each shown print checked
 
 
-def test_doc_pages_have_code_blocks_to_run() -> None:
-    for page in DOCS:
-        assert any(run for _, _, run in python_blocks(page.read_text())), page.name
+def run_elsewhere(name: str, markdown: str) -> set[str]:
+    """The blocks of a page that a named test file runs (it must read the page)."""
+    found = set()
+    for match in FENCE.finditer(markdown):
+        before = markdown[: match.start()].rstrip().rsplit("\n", 1)[-1]
+        if by := RUN_BY.match(before):
+            assert f"docs/{name}" in (ROOT / by[1]).read_text(), (name, by[1])
+            found.add(f"{name}:{markdown.count(chr(10), 0, match.start()) + 2}")
+    return found
+
+
+def test_few_doc_blocks_are_left_unrun() -> None:
+    markdown = {page: page.read_text() for page in DOCS}
+    unrun = [
+        f"{page.name}:{line}"
+        for page, text in markdown.items()
+        for line, _, run, _ in python_blocks(text)
+        if not run and f"{page.name}:{line}" not in run_elsewhere(page.name, text)
+    ]
+    assert len(unrun) <= MOST_NOT_RUN, unrun
+    reasons = re.findall(r"^<!-- not run(.*)-->$", "\n".join(markdown.values()), re.MULTILINE)
+    assert all(reason.startswith(": ") for reason in reasons), reasons  # each says why
 
 
 if __name__ == "__main__":

@@ -336,6 +336,7 @@ class _BackgroundCall:
         assert attachment is not None
         failures = 0
         while True:
+            stalled = False
             try:
                 async for event in self._resumed(attachment):
                     failures = 0

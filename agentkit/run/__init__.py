@@ -33,8 +33,10 @@ from agentkit.run.model_call import ChainRecoveryWarning
 from agentkit.run.result import RunResult
 from agentkit.run.settings import ModelSettings
 from agentkit.run.state import RunState
+from agentkit.run.steps import AgentRun, End, ModelResponse, RunNode, ToolsRan
 
 __all__ = [
+    "AgentRun",
     "ApprovalDecided",
     "ApprovalKind",
     "ApprovalPolicy",
@@ -45,21 +47,25 @@ __all__ = [
     "ContainerFile",
     "Conversation",
     "Decision",
+    "End",
     "FinalResult",
     "HandedOff",
     "HostedToolProgress",
+    "ModelResponse",
     "ModelSettings",
     "PartialImage",
     "ReasoningSummaryDelta",
     "ResponseCompleted",
     "RunEvent",
     "RunHandle",
+    "RunNode",
     "RunResult",
     "RunState",
     "TextDelta",
     "ToolCall",
     "ToolCallStarted",
     "ToolResult",
+    "ToolsRan",
     "approve",
     "reject",
 ]

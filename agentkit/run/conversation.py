@@ -68,6 +68,11 @@ class Conversation:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Conversation:
         version = data.get("format")
+        if "conversation" in data and "run_id" in data:
+            raise UserError(
+                "This is a RunState, not a Conversation: load it with RunState.from_json(...) "
+                "(or RunState.from_dict), whose .conversation is the conversation."
+            )
         if version != CONVERSATION_FORMAT:
             raise UserError(
                 f"Conversation format {version!r} is not supported (this agentkit reads format "

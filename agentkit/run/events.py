@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
+
+from typing_extensions import TypeVar
 
 from agentkit.model.usage import Usage
+from agentkit.run.result import RunResult
 
 if TYPE_CHECKING:
     from agentkit.run.approvals import ApprovalRequest, Decision
-    from agentkit.run.result import RunResult
+
+OutputT = TypeVar("OutputT", default=Any)
 
 
 @dataclass(frozen=True)
@@ -117,10 +121,10 @@ class HandedOff:
 
 
 @dataclass(frozen=True)
-class FinalResult:
-    """The run finished; the last event of a stream."""
+class FinalResult(Generic[OutputT]):
+    """The run finished (or paused); the last event of a stream."""
 
-    result: RunResult[Any]
+    result: RunResult[OutputT]
 
 
 RunEvent = (
@@ -135,5 +139,6 @@ RunEvent = (
     | ApprovalDecided
     | ResponseCompleted
     | HandedOff
-    | FinalResult
+    | FinalResult[OutputT]
 )
+"""What `Agent.stream` yields: `RunEvent[Out]` for an `Agent[Deps, Out]`."""

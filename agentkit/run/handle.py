@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Generator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
+
+from typing_extensions import TypeVar
 
 from agentkit.errors import RunCancelled
 from agentkit.run.result import RunResult
 from agentkit.run.state import RunState
 
-OutputT = TypeVar("OutputT")
+OutputT = TypeVar("OutputT", default=Any)
 
 
 class StateBox:

@@ -1,7 +1,7 @@
 """The agent loop: build request → call the model → run tools → repeat, as one async generator.
 
-`Agent.run` drains it for the result and `Agent.stream` hands its events to the user, so
-both share every step. After every step the state goes to `setup.checkpoint` (a no-op
+`Agent.run` drains it for the result, `Agent.stream` hands its events to the user and
+`Agent.iter` its steps (each ends with a `StepEnd` mark), so all three share every step. After every step the state goes to `setup.checkpoint` (a no-op
 without a checkpoint store), so a run resumes from where it stopped: between tool calls,
 during a background model call, paused for approvals, or after a failure.
 """
@@ -57,6 +57,7 @@ from agentkit.run.output import OutputSpec, describe_failure
 from agentkit.run.request import RequestPlan, absorb, function_calls, output_text, user_message
 from agentkit.run.result import RunResult
 from agentkit.run.state import RunState, Status
+from agentkit.run.steps import StepEnd
 from agentkit.run.subruns import SubRunPaused, hold
 from agentkit.tools import FunctionTool
 from agentkit.tools.function import output_text as tool_output_text
@@ -113,7 +114,7 @@ class RunSetup:
     """The agents this run may be handed to (None: no handoffs)."""
 
 
-async def iterate(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
+async def iterate(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent | StepEnd]:
     """Run until the model answers without tool calls; yields events, ends with FinalResult.
 
     A stopped `state` (claimed for resuming) first settles what it stopped in: approvals, a
@@ -124,7 +125,8 @@ async def iterate(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
     async with setup.observer.running(setup.agent, setup.plan.model, state) as seen:
         try:
             async for event in _steps(setup, state):
-                await seen(event)
+                if not isinstance(event, StepEnd):
+                    await seen(event)
                 yield event
         except asyncio.CancelledError:
             await asyncio.shield(_stop(setup, state, "cancelled"))
@@ -139,10 +141,12 @@ async def _stop(setup: RunSetup, state: RunState, status: Status) -> None:
     if state.in_flight is not None and state.in_flight.ended:
         state.in_flight = None  # failed or cancelled on the service: nothing to reattach to
     state.stop(status, setup.new_id())
+    if state.approvals:  # resumed only with the tools its approvals are asked for
+        state.tools_hash = setup.tools_hash
     await setup.checkpoint(state)
 
 
-async def _steps(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
+async def _steps(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent | StepEnd]:
     if state.status in ("failed", "cancelled"):  # a claimed copy; a paused one runs once settled
         state.status = "running"
     if state.approvals or state.mid_turn:
@@ -179,11 +183,15 @@ async def _steps(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
             state.approvals = [Pending(request) for request in requests]
             for request in requests:
                 yield ApprovalRequested(request)
+            yield (end := StepEnd("model", setup.agent, output))
+            end.go_on()
             async for step in _settle(setup, state, ctx):
                 yield step
             if state.paused:
                 return
             continue
+        yield (end := StepEnd("model", setup.agent, output))
+        end.go_on()
         async for step in _finish(setup, state, output_text(output)):
             yield step
         if state.finished:
@@ -236,7 +244,7 @@ def _context(setup: RunSetup, state: RunState) -> RunContext[Any]:
     )
 
 
-async def _resume(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
+async def _resume(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent | StepEnd]:
     """Settle a stopped turn: re-ask approvals whose tool changed since, run what is left."""
     for name in revoke_changed(state.approvals, setup.tools):
         log.warning("Tool %r changed since its call was approved; asking again.", name)
@@ -249,7 +257,7 @@ async def _resume(setup: RunSetup, state: RunState) -> AsyncIterator[RunEvent]:
 
 async def _settle(
     setup: RunSetup, state: RunState, ctx: RunContext[Any]
-) -> AsyncIterator[RunEvent]:
+) -> AsyncIterator[RunEvent | StepEnd]:
     """Ask the policy about undecided approvals; pause if any stays undecided, else answer."""
     decided = await ask(setup.approval, state.approvals)
     for entry in decided:
@@ -270,7 +278,7 @@ async def _settle(
 
 async def _answer(
     setup: RunSetup, state: RunState, ctx: RunContext[Any]
-) -> AsyncIterator[RunEvent]:
+) -> AsyncIterator[RunEvent | StepEnd]:
     """Run the turn's allowed calls and answer every call and approval request.
 
     Each output is checkpointed as its call finishes; calls a resumed run already has an
@@ -322,6 +330,8 @@ async def _answer(
     for call, output in zip(allowed, outputs, strict=True):
         assert not isinstance(output, SubRunPaused)
         yield ToolResult(call["call_id"], call["name"], tool_output_text(output["output"]))
+    yield (end := StepEnd("tools", setup.agent))
+    end.go_on()
 
 
 def _approved(entry: Pending) -> bool:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, cast
+
+from typing_extensions import TypeVar
 
 from agentkit.errors import RunPaused
 from agentkit.model.usage import Usage
@@ -13,7 +15,7 @@ from agentkit.run.files import ContainerFile, Downloader, cited_files
 from agentkit.run.images import GeneratedImage, images_in
 from agentkit.run.state import RunState
 
-OutputT = TypeVar("OutputT")
+OutputT = TypeVar("OutputT", default=Any)
 
 
 @dataclass(frozen=True)

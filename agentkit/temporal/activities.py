@@ -52,7 +52,7 @@ class WorkerSide:
     """The agent as its workers run it."""
 
     def __init__(
-        self, agent: Agent[Any], names: ActivityNames, typed: Callable[[Any], Any]
+        self, agent: Agent[Any, Any], names: ActivityNames, typed: Callable[[Any], Any]
     ) -> None:
         self.agent = agent.clone(retry=RetryPolicy(max_attempts=1), background=_handed_over(agent))
         self.names = names
@@ -152,7 +152,7 @@ class WorkerSide:
                 await client.close()
 
 
-def _handed_over(agent: Agent[Any]) -> Background | bool:
+def _handed_over(agent: Agent[Any, Any]) -> Background | bool:
     """The agent's background settings, with the response left running when a worker stops
     (the retried activity reattaches to it)."""
     if agent.background is False:

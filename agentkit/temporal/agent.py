@@ -76,7 +76,7 @@ class TemporalAgent(Generic[OutputT]):
 
     def __init__(
         self,
-        agent: Agent[OutputT],
+        agent: Agent[Any, OutputT],
         *,
         name: str,
         model_activity: ActivityConfig | None = None,
@@ -146,9 +146,10 @@ class TemporalAgent(Generic[OutputT]):
     async def _mcp_tools(self) -> dict[str, FunctionTool]:
         if not any(isinstance(t, MCPServer) for t in self.agent.tools):
             return {}
-        options = MCP_ACTIVITY
-        if self.tool_activity.get("task_queue"):  # listed where the tools will run
-            options = ActivityConfig(**{**options, "task_queue": self.tool_activity["task_queue"]})
+        options: ActivityConfig = MCP_ACTIVITY
+        task_queue = self.tool_activity.get("task_queue")
+        if task_queue:  # listed where the tools will run
+            options = {**options, "task_queue": task_queue}
         listed = await workflow.execute_activity(
             self.names.mcp_tools,
             result_type=list[mcp.Described],
@@ -197,7 +198,7 @@ class TemporalAgent(Generic[OutputT]):
         if tool.timeout is None or given is None:
             return options
         needed = timedelta(seconds=tool.timeout) + TOOL_GRACE
-        return ActivityConfig(**{**options, "start_to_close_timeout": max(given, needed)})
+        return {**options, "start_to_close_timeout": max(given, needed)}
 
 
 async def _drain(setup: RunSetup, state: RunState) -> RunResult[Any]:
@@ -215,12 +216,13 @@ def _options(defaults: ActivityConfig, given: ActivityConfig | None, what: str) 
     unknown = sorted(set(given or {}) - _KEYS)
     if unknown:
         raise ConfigurationError(f"{what}: unknown activity option {unknown[0]!r}")
-    return ActivityConfig(**{**defaults, **(given or {})})
+    merged: ActivityConfig = {**defaults, **(given or {})}
+    return merged
 
 
 def _summarised(options: ActivityConfig, summary: str) -> ActivityConfig:
     """`options` with a summary for Temporal's UI, unless they have one."""
-    return ActivityConfig(**{"summary": summary, **options})
+    return {"summary": summary, **options}
 
 
 def _check_serializable(context: Any) -> None:

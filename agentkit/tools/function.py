@@ -8,10 +8,11 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias, overload
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeAlias, cast, overload
 
 import pydantic
 import pydantic_core
+from typing_extensions import TypeVar
 
 from agentkit._threads import in_daemon_thread
 from agentkit.context import RunContext
@@ -23,6 +24,11 @@ from agentkit.tools.schema import JsonSchema, tool_parameters
 
 ApprovalPredicate: TypeAlias = Callable[[RunContext[Any], dict[str, Any]], bool | Awaitable[bool]]
 NeedsApproval: TypeAlias = bool | ApprovalPredicate
+
+DepsT = TypeVar("DepsT", contravariant=True, default=Any)
+"""The deps a tool's `RunContext[Deps]` expects (unused at run time: for type checkers)."""
+_D = TypeVar("_D")
+_P = ParamSpec("_P")
 
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _MAX_ECHOED_INPUT = 200
@@ -48,10 +54,12 @@ def output_text(output: ToolOutput) -> str:
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class FunctionTool:
+class FunctionTool(Generic[DepsT]):
     """A Python function the model can call: its Responses API definition and how to invoke it.
 
     Build one with `@tool` (or `as_tool`); the schema and validator are made once, up front.
+    `FunctionTool[Deps]` is a tool whose first parameter is a `RunContext[Deps]`: type checkers
+    accept it only in an `Agent` whose deps are a `Deps`.
     """
 
     name: str
@@ -92,7 +100,7 @@ class FunctionTool:
         timeout: float | None = None,
         raise_errors: bool = False,
         needs_approval: NeedsApproval = False,
-    ) -> FunctionTool:
+    ) -> FunctionTool[Any]:
         """Wrap `func`: schema from its type hints, descriptions from its docstring."""
         tool_name = _check_name(name if name is not None else _function_name(func))
         docs = parse_docstring(func)
@@ -188,8 +196,24 @@ class FunctionTool:
             raise _ToolFailure(_raised_message(exc, self.name)) from exc
 
 
+class ToolDecorator(Protocol):
+    """What `@tool(...)` with options returns: `@tool` without them."""
+
+    @overload
+    def __call__(
+        self, func: Callable[Concatenate[RunContext[_D], _P], Any], /
+    ) -> FunctionTool[_D]: ...
+
+    @overload
+    def __call__(self, func: Callable[..., Any], /) -> FunctionTool[Any]: ...
+
+
 @overload
-def tool(func: Callable[..., Any], /) -> FunctionTool: ...
+def tool(func: Callable[Concatenate[RunContext[_D], _P], Any], /) -> FunctionTool[_D]: ...
+
+
+@overload
+def tool(func: Callable[..., Any], /) -> FunctionTool[Any]: ...
 
 
 @overload
@@ -201,7 +225,7 @@ def tool(
     timeout: float | None = None,
     raise_errors: bool = False,
     needs_approval: NeedsApproval = False,
-) -> Callable[[Callable[..., Any]], FunctionTool]: ...
+) -> ToolDecorator: ...
 
 
 def tool(
@@ -214,8 +238,11 @@ def tool(
     timeout: float | None = None,
     raise_errors: bool = False,
     needs_approval: NeedsApproval = False,
-) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
+) -> FunctionTool[Any] | ToolDecorator:
     """Turn a sync or async function into a `FunctionTool`; use bare (`@tool`) or with options.
+
+    A function whose first parameter is a `RunContext[Deps]` becomes a `FunctionTool[Deps]`,
+    which type checkers accept only in an agent with `deps_type=Deps` (or a subclass's).
 
     Args:
         name: The name the model calls; defaults to the function's name.
@@ -227,7 +254,7 @@ def tool(
         needs_approval: True, or a predicate `(ctx, arguments) -> bool` (sync or async).
     """
 
-    def decorate(function: Callable[..., Any]) -> FunctionTool:
+    def decorate(function: Callable[..., Any]) -> FunctionTool[Any]:
         return FunctionTool.from_function(
             function,
             name=name,
@@ -238,10 +265,10 @@ def tool(
             needs_approval=needs_approval,
         )
 
-    return decorate if func is None else decorate(func)
+    return cast(ToolDecorator, decorate) if func is None else decorate(func)
 
 
-def as_tool(obj: FunctionTool | Callable[..., Any]) -> FunctionTool:
+def as_tool(obj: FunctionTool[Any] | Callable[..., Any]) -> FunctionTool[Any]:
     """Return `obj` if it is already a `FunctionTool`, else wrap the function with defaults."""
     if isinstance(obj, FunctionTool):
         return obj

@@ -66,6 +66,13 @@ def test_bad_conversation_json_is_refused_clearly(text: str, message: str) -> No
     assert message in str(caught.value)
 
 
+def test_a_run_state_given_as_a_conversation_says_so() -> None:
+    state = RunState.begin(None, [{"type": "message", "role": "user", "content": "hi"}])
+    with pytest.raises(UserError, match=r"This is a RunState, not a Conversation: load it with"):
+        Conversation.from_json(state.to_json())
+    assert RunState.from_json(state.to_json()).conversation == state.conversation
+
+
 def test_unknown_run_state_version_is_refused() -> None:
     with pytest.raises(UserError, match="RunState format 7 is not supported"):
         RunState.from_json('{"format": 7}')

@@ -177,6 +177,7 @@ def test_nothing_configured_lists_the_options(clean_env: pytest.MonkeyPatch) -> 
 
     message = str(caught.value)
     assert message == NOT_CONFIGURED
+    assert message.endswith("or pass a client: Agent(..., client=openai.AsyncOpenAI(...)).")
     for name in (
         "AGENTKIT_BASE_URL",
         "AGENTKIT_API_KEY",

@@ -6,6 +6,7 @@ failure with a readable diff once the agent's request changes."""
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from agentkit.server import LocalServer
+
+DOCS = Path(__file__).resolve().parents[2] / "docs/testing.md"
 
 PYPROJECT = """
 [project]
@@ -215,3 +218,18 @@ def test_recorded_requests_never_sent_fail_the_test(
     result.stdout.fnmatch_lines(
         ["*2 recorded request(s) were never sent: POST /responses, POST /responses*"]
     )
+
+
+def test_the_blocks_of_docs_testing_md_pass_in_a_project(
+    project: pytest.Pytester, upstream: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The page's two test files as a user pastes them: the fixtures, then a recorded cassette.
+    fixtures, replayed = re.findall(r"^```python\n(.*?)^```", DOCS.read_text(), re.M | re.S)
+    project.makepyfile(test_weather_replayed=replayed)
+    with monkeypatch.context() as env:
+        env.setenv("AGENTKIT_BASE_URL", upstream.base_url)
+        env.setenv("AGENTKIT_API_KEY", "upstream-key-7c2d9")
+        run(project, "--agentkit-record").assert_outcomes(passed=1)
+    project.makepyfile(test_weather=fixtures)
+
+    run(project).assert_outcomes(passed=3)

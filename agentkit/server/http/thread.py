@@ -33,7 +33,7 @@ class ServerThread:
         self.app = app
         self.host = host
         self.port = port
-        self._lifespan = lifespan
+        self._lifespan: Literal["auto", "on", "off"] = lifespan
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
