@@ -20,7 +20,7 @@ def test_the_page_code_blocks_compile() -> None:
     page = ROOT / "docs" / "temporal.md"
     blocks = python_blocks(page.read_text())
     assert len(blocks) >= 4
-    for line, source, _ in blocks:
+    for line, source, *_ in blocks:
         compile(source, f"temporal.md:{line}", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
 
 
