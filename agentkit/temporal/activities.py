@@ -23,7 +23,6 @@ from agentkit.context import RunContext
 from agentkit.errors import ToolError
 from agentkit.model import RetryPolicy, resolve_client, wire
 from agentkit.model.call import Background
-from agentkit.run.calls import run_tool
 from agentkit.temporal import mcp
 from agentkit.temporal.failures import tool_failure
 from agentkit.temporal.heartbeat import Heartbeat
@@ -102,9 +101,16 @@ class WorkerSide:
                 run_id=call.run_id,  # the workflow's: the same key whichever attempt runs it
                 call_id=call.call_id,
             )
-            item = {"call_id": call.call_id, "arguments": call.arguments}
+            item = {
+                "type": "function_call",
+                "name": call.tool,
+                "call_id": call.call_id,
+                "arguments": call.arguments,
+            }
+            # The agent's tool runner: its tool guardrails and hooks run here, with the tool.
+            runner = self.agent.setup(tools, ctx.deps, None, model=_no_model).tool_runner
             try:
-                return await run_tool(tool, ctx, item)
+                return await runner(tool, ctx, item)
             except ToolError as error:
                 raise tool_failure(error) from None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Generic, TypeVar, cast
 
@@ -26,6 +26,7 @@ from temporalio.workflow import ActivityConfig
 from agentkit.agent import Agent
 from agentkit.context import RunContext
 from agentkit.errors import ConfigurationError, UserError
+from agentkit.handoffs import Team
 from agentkit.model.call import Attachment, Finished
 from agentkit.run.conversation import Conversation, Item
 from agentkit.run.events import FinalResult
@@ -60,13 +61,25 @@ TOOL_GRACE = timedelta(seconds=30)
 MCP_ACTIVITY = ActivityConfig(start_to_close_timeout=timedelta(minutes=2), retry_policy=RETRY)
 
 
+@dataclass(frozen=True)
+class _Member:
+    """One agent of the team a run may hand over to, as activities: the wrapped agent's are
+    `agentkit.<name>.*`, those of an agent it hands over to `agentkit.<name>.<agent name>.*`."""
+
+    label: str
+    names: ActivityNames
+    worker: WorkerSide
+
+
 class TemporalAgent(Generic[OutputT]):
     """Runs `agent` durably inside Temporal workflows; build it at import time, next to the agent.
 
     Args:
-        agent: The agent to run.
-        name: Names its activities (`agentkit.<name>.model`, `.tool`, `.mcp_tools`); it must
-            not change while runs are in flight.
+        agent: The agent to run. The agents it may hand over to (its `handoffs`, and theirs)
+            run as activities too, under the same activity options.
+        name: Names its activities (`agentkit.<name>.model`, `.tool`, `.mcp_tools`; an agent
+            it hands over to, `agentkit.<name>.<that agent's name>.*`); it must not change
+            while runs are in flight.
         model_activity: Overrides of the model call activity's options (timeouts, retry policy,
             task queue); see `MODEL_ACTIVITY`.
         tool_activity: Overrides of the tool call activity's options; see `TOOL_ACTIVITY`.
@@ -91,9 +104,18 @@ class TemporalAgent(Generic[OutputT]):
         self.name = name
         self.model_activity = _options(MODEL_ACTIVITY, model_activity, "model_activity")
         self.tool_activity = _options(TOOL_ACTIVITY, tool_activity, "tool_activity")
-        self.names = ActivityNames.of(name)
         self.deps = None if deps_type is None else pydantic.TypeAdapter(deps_type)
-        self.worker = WorkerSide(agent, self.names, self.typed_context)
+        self.team = Team.reachable(agent)
+        self.members = {
+            member.name: self._member(member, root=member is agent) for member in self.team.values()
+        }
+        self.names = self.members[agent.name].names
+        self.worker = self.members[agent.name].worker
+
+    def _member(self, agent: Agent[Any, Any], *, root: bool) -> _Member:
+        label = self.name if root else f"{self.name}.{agent.name}"
+        names = ActivityNames.of(label)
+        return _Member(label, names, WorkerSide(agent, names, self.typed_context))
 
     def __repr__(self) -> str:
         return f"TemporalAgent(name={self.name!r}, model={self.agent.model!r})"
@@ -132,60 +154,99 @@ class TemporalAgent(Generic[OutputT]):
         return value if self.deps is None or value is None else self.deps.validate_python(value)
 
     def activities(self) -> list[Callable[..., Any]]:
-        """The activities workers must run for this agent (`AgentkitPlugin` registers them)."""
-        return self.worker.activities()
+        """The activities workers must run for this agent and the agents it may hand over to
+        (`AgentkitPlugin` registers them)."""
+        return [found for member in self.members.values() for found in member.worker.activities()]
+
+    async def close(self) -> None:
+        """Close the workers' model clients and MCP sessions of this agent and its team (the
+        worker is stopping; `AgentkitPlugin` does it)."""
+        for member in self.members.values():
+            await member.worker.close()
 
     # --- in the workflow ---------------------------------------------------------------------
 
     async def _setup(self, context: Any, max_turns: int | None) -> RunSetup:
         _check_serializable(context)
-        tools = await self._mcp_tools()
-        setup = self.agent.setup(tools, context, max_turns, model=self._call_model)
-        return replace(setup, tool_runner=self._run_tool, new_id=lambda: workflow.uuid4().hex)
+        team: Team | None = None
+        if self.agent.handoffs_by_tool:
 
-    async def _mcp_tools(self) -> dict[str, FunctionTool]:
-        if not any(isinstance(t, MCPServer) for t in self.agent.tools):
+            async def make(agent: Agent[Any, Any]) -> RunSetup:
+                setup = await self._member_setup(agent, context, turns, team)
+                return replace(setup, tools_hash=root.tools_hash)  # approvals are the team's
+
+            turns = max_turns or self.agent.max_turns
+            team = Team(self.team, make)
+        root = await self._member_setup(self.agent, context, max_turns, team)
+        return root
+
+    async def _member_setup(
+        self, agent: Agent[Any, Any], context: Any, max_turns: int | None, team: Team | None
+    ) -> RunSetup:
+        """The setup of one agent of the team, its model and tool calls as its activities."""
+        member = self.members[agent.name]
+        tools = await self._mcp_tools(agent, member)
+
+        async def run_tool(tool: FunctionTool, ctx: RunContext[Any], call: Item) -> ToolOutput:
+            return await self._run_tool(member, tool, ctx, call)
+
+        setup = agent.setup(tools, context, max_turns, model=self._model_of(member), team=team)
+        return replace(setup, tool_runner=run_tool, new_id=lambda: workflow.uuid4().hex)
+
+    def _model_of(self, member: _Member) -> Any:
+        """The model caller of `member`: one model call activity per call."""
+
+        def call(
+            body: Body,
+            *,
+            attachment: Attachment | None,
+            on_attach: Callable[[Attachment], Awaitable[None]],
+        ) -> AsyncIterator[dict[str, Any] | Finished]:
+            return self._call_model(member, body)
+
+        return call
+
+    async def _mcp_tools(self, agent: Agent[Any, Any], member: _Member) -> dict[str, FunctionTool]:
+        if not any(isinstance(t, MCPServer) for t in agent.tools):
             return {}
         options: ActivityConfig = MCP_ACTIVITY
         task_queue = self.tool_activity.get("task_queue")
         if task_queue:  # listed where the tools will run
             options = {**options, "task_queue": task_queue}
         listed = await workflow.execute_activity(
-            self.names.mcp_tools,
+            member.names.mcp_tools,
             result_type=list[mcp.Described],
-            **_summarised(options, f"{self.name}: list MCP tools"),
+            **_summarised(options, f"{member.label}: list MCP tools"),
         )
         return mcp.stand_ins(listed)
 
     async def _call_model(
-        self,
-        body: Body,
-        *,
-        attachment: Attachment | None,
-        on_attach: Callable[[Attachment], Awaitable[None]],
+        self, member: _Member, body: Body
     ) -> AsyncIterator[dict[str, Any] | Finished]:
         try:
             answer = await workflow.execute_activity(
-                self.names.model,
+                member.names.model,
                 ModelCall(without_secrets(body)),
                 result_type=dict[str, Any],
-                **_summarised(self.model_activity, f"{self.name}: model call"),
+                **_summarised(self.model_activity, f"{member.label}: model call"),
             )
         except ActivityError as error:
             raise failures.raised_again(error) from None
         yield Finished(answer)
 
-    async def _run_tool(self, tool: FunctionTool, ctx: RunContext[Any], call: Item) -> ToolOutput:
+    async def _run_tool(
+        self, member: _Member, tool: FunctionTool, ctx: RunContext[Any], call: Item
+    ) -> ToolOutput:
         call_id = call["call_id"]
         request = ToolCall(
             tool.name, call["arguments"], call_id, ctx.run_id, ctx.turn, ctx.model, ctx.deps
         )
         try:
             output = await workflow.execute_activity(
-                self.names.tool,
+                member.names.tool,
                 request,
                 result_type=cast(type, ToolOutput),
-                **_summarised(self._tool_options(tool), f"{self.name}: {tool.name}"),
+                **_summarised(self._tool_options(tool), f"{member.label}: {tool.name}"),
             )
         except ActivityError as error:
             raise failures.tool_error(error, tool.name, call_id) from None

@@ -74,7 +74,7 @@ class AgentkitPlugin(SimplePlugin):
                 yield
             finally:
                 for agent in self.agents:
-                    await agent.worker.close()
+                    await agent.close()
 
         super().__init__(
             "agentkit.AgentkitPlugin",

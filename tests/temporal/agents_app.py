@@ -24,7 +24,19 @@ from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
 from temporalio.workflow import ActivityConfig
 
-from agentkit import Agent, CodeInterpreter, MCPServerStdio, RemoteMCP, RunContext, tool
+from agentkit import (
+    Agent,
+    CodeInterpreter,
+    MCPServerStdio,
+    RemoteMCP,
+    RunContext,
+    ToolCall,
+    Verdict,
+    passed,
+    tool,
+    tool_input_guardrail,
+    tripped,
+)
 from agentkit.temporal import AgentkitPlugin, TemporalAgent
 
 QUICK_RETRY = RetryPolicy(
@@ -119,7 +131,30 @@ clerk = TemporalAgent(Agent(model="gpt-4o", tools=[price]), name="clerk", deps_t
 analyst = TemporalAgent(
     Agent(model="gpt-4.1", tools=[CodeInterpreter()], store=False), name="analyst"
 )
-AGENTS = [assistant, researcher, reasoner, notetaker, librarian, clerk, analyst]
+
+
+@tool_input_guardrail(on_trip="correct", tools=["record"])
+def no_secret_tags(ctx: RunContext[None], call: ToolCall) -> Verdict:
+    """A tool guardrail: user code, so it runs in the tool's activity, never in the workflow."""
+    secret = call.parsed_arguments.get("tag") == "secret"
+    return tripped(f"pid {os.getpid()} keeps secrets") if secret else passed()
+
+
+billing = Agent(
+    model="gpt-4o-mini",
+    name="billing",
+    instructions="You handle refunds.",
+    tools=[record, send_email],
+    guardrails=[no_secret_tags],
+)
+desk = TemporalAgent(
+    Agent(model="gpt-4o", name="desk", tools=[slow], handoffs=[billing]),
+    name="desk",
+    model_activity=QUICK,
+    tool_activity=QUICK,
+)
+"""A team: `desk` hands conversations over to `billing`, whose calls are activities too."""
+AGENTS = [assistant, researcher, reasoner, notetaker, librarian, clerk, analyst, desk]
 
 
 @workflow.defn
@@ -130,6 +165,16 @@ class Quote:
     async def run(self, item: str) -> str:
         result = await clerk.run(f"price of {item}", context=Shop("Corner", discount=10))
         return result.output
+
+
+@workflow.defn
+class Desk:
+    """A workflow of the user's own around a run that may be handed over."""
+
+    @workflow.run
+    async def run(self, question: str) -> str:
+        result = await desk.run(question)
+        return f"{result.agent}: {result.output}"
 
 
 @workflow.defn
@@ -150,7 +195,7 @@ def make_worker(client: Client, task_queue: str) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[Quote, Research],
+        workflows=[Quote, Research, Desk],
         # A SIGKILLed worker's cached workflows wait this long before another worker takes them.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
     )

@@ -24,7 +24,7 @@ from agentkit.temporal import (
 )
 
 from . import agents_app
-from .agents_app import Quote, effects, make_worker
+from .agents_app import Desk, Quote, effects, make_worker
 from .history import activities, raw, replay
 from .worker_process import TESTS
 
@@ -270,6 +270,84 @@ async def test_a_workflow_of_ones_own_runs_an_agent_with_a_typed_context(
     [output] = [i for i in model.requests[1]["input"] if i["type"] == "function_call_output"]
     assert output["output"] == "widget at Corner: 90 EUR (Shop)"
     await replay(await handle.fetch_history())
+
+
+async def test_a_handoff_runs_the_next_agents_calls_as_its_activities(
+    agents_client: Client, task_queue: str, model: LocalServer
+) -> None:
+    model.scripted.queue(
+        Call("transfer_to_billing", "{}", call_id="call_t"),
+        Call("record", '{"tag": "refund"}', call_id="call_r"),
+        Say("Refund recorded."),
+    )
+
+    handle = await agents_client.start_workflow(
+        Desk.run, "a refund, please", id=f"desk-{uuid.uuid4().hex[:8]}", task_queue=task_queue
+    )
+
+    assert await handle.result() == "billing: Refund recorded."
+    [effect] = effects()
+    assert effect.startswith("refund ") and effect.endswith(":call_r")
+    # the next agent's model, instructions and tools from the transfer on, chained to it
+    assert [r["model"] for r in model.requests] == ["gpt-4o", "gpt-4o-mini", "gpt-4o-mini"]
+    assert model.requests[1]["instructions"] == "You handle refunds."
+    assert model.requests[1]["previous_response_id"].startswith("resp_")
+    assert [i["type"] for i in model.requests[1]["input"]] == ["function_call_output"]
+    assert {t["name"] for t in model.requests[1]["tools"]} == {"record", "send_email"}
+    history = await handle.fetch_history()
+    assert activities(history) == [
+        "desk.model", "desk.tool", "desk.billing.model", "desk.billing.tool", "desk.billing.model"
+    ]  # fmt: skip
+    await replay(history)
+
+
+async def test_the_next_agents_tool_guardrails_run_in_its_tool_activity(
+    agents_client: Client, task_queue: str, model: LocalServer
+) -> None:
+    model.scripted.queue(
+        Call("transfer_to_billing", "{}", call_id="call_t"),
+        Call("record", '{"tag": "secret"}', call_id="call_s"),
+        Say("I may not record that."),
+    )
+
+    handle = await agents_client.start_workflow(
+        Desk.run, "record a secret", id=f"desk-{uuid.uuid4().hex[:8]}", task_queue=task_queue
+    )
+
+    assert await handle.result() == "billing: I may not record that."
+    assert effects() == []  # blocked before it ran
+    [output] = [i for i in model.requests[2]["input"] if i["type"] == "function_call_output"]
+    assert output["output"].startswith("Error: the guardrail 'no_secret_tags' blocked this call")
+    assert f"pid {os.getpid()} keeps secrets" in output["output"]  # this test's worker ran it
+    await replay(await handle.fetch_history())
+
+
+async def test_an_approval_asked_after_a_handoff_is_answered_and_the_team_goes_on(
+    agents_client: Client, task_queue: str, model: LocalServer
+) -> None:
+    model.scripted.queue(
+        Call("transfer_to_billing", "{}", call_id="call_t"),
+        Call("send_email", '{"to": "carol"}', call_id="call_mail"),
+        Say("Carol is told."),
+        Say("Anything else?"),
+    )
+    conversations, chat = chats(agents_client, task_queue, agent="desk"), conversation_id()
+
+    paused = await conversations.send(chat, "refund carol and tell her")
+    assert paused.status == "paused"
+    assert [r.tool for r in paused.pending_approvals] == ["send_email"]
+    answered = await conversations.decide(chat, "call_mail", approve=True)
+    followed = await conversations.send(chat, "thanks")
+
+    assert (answered.status, answered.output) == ("answered", "Carol is told.")
+    assert followed.output == "Anything else?"
+    [effect] = effects()
+    assert effect.startswith("email:carol ") and effect.endswith(":call_mail")
+    # a new message starts with the wrapped agent again, as `Agent.run` does
+    assert [r["model"] for r in model.requests] == [
+        "gpt-4o", "gpt-4o-mini", "gpt-4o-mini", "gpt-4o"
+    ]  # fmt: skip
+    await replay(await agents_client.get_workflow_handle(chat).fetch_history())
 
 
 async def test_outside_a_workflow_a_temporal_agent_is_its_agent(model: LocalServer) -> None:
