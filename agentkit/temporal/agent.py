@@ -27,6 +27,7 @@ from agentkit.agent import Agent
 from agentkit.context import RunContext
 from agentkit.errors import ConfigurationError, UserError
 from agentkit.handoffs import Team
+from agentkit.hooks import RunHooks
 from agentkit.model.call import Attachment, Finished
 from agentkit.run.conversation import Conversation, Item
 from agentkit.run.events import FinalResult
@@ -39,6 +40,7 @@ from agentkit.temporal.activities import ActivityNames, WorkerSide
 from agentkit.temporal.payloads import Body, ModelCall, ToolCall, without_secrets
 from agentkit.tools import FunctionTool, MCPServer
 from agentkit.tools.function import ToolOutput
+from agentkit.tracing import Observer
 
 OutputT = TypeVar("OutputT")
 
@@ -168,20 +170,28 @@ class TemporalAgent(Generic[OutputT]):
 
     async def _setup(self, context: Any, max_turns: int | None) -> RunSetup:
         _check_serializable(context)
+        observer = self.agent._observer(context)  # the first agent's hooks see the whole run
+        if observer.hooks is not None:
+            observer.hooks = _LiveHooks(observer.hooks)
         team: Team | None = None
         if self.agent.handoffs_by_tool:
 
             async def make(agent: Agent[Any, Any]) -> RunSetup:
-                setup = await self._member_setup(agent, context, turns, team)
+                setup = await self._member_setup(agent, context, turns, team, observer)
                 return replace(setup, tools_hash=root.tools_hash)  # approvals are the team's
 
             turns = max_turns or self.agent.max_turns
             team = Team(self.team, make)
-        root = await self._member_setup(self.agent, context, max_turns, team)
+        root = await self._member_setup(self.agent, context, max_turns, team, observer)
         return root
 
     async def _member_setup(
-        self, agent: Agent[Any, Any], context: Any, max_turns: int | None, team: Team | None
+        self,
+        agent: Agent[Any, Any],
+        context: Any,
+        max_turns: int | None,
+        team: Team | None,
+        observer: Observer,
     ) -> RunSetup:
         """The setup of one agent of the team, its model and tool calls as its activities."""
         member = self.members[agent.name]
@@ -190,7 +200,8 @@ class TemporalAgent(Generic[OutputT]):
         async def run_tool(tool: FunctionTool, ctx: RunContext[Any], call: Item) -> ToolOutput:
             return await self._run_tool(member, tool, ctx, call)
 
-        setup = agent.setup(tools, context, max_turns, model=self._model_of(member), team=team)
+        model = self._model_of(member)
+        setup = agent.setup(tools, context, max_turns, model=model, observer=observer, team=team)
         return replace(setup, tool_runner=run_tool, new_id=lambda: workflow.uuid4().hex)
 
     def _model_of(self, member: _Member) -> Any:
@@ -260,6 +271,28 @@ class TemporalAgent(Generic[OutputT]):
             return options
         needed = timedelta(seconds=tool.timeout) + TOOL_GRACE
         return {**options, "start_to_close_timeout": max(given, needed)}
+
+
+class _LiveHooks(RunHooks):
+    """An agent's hooks inside a workflow: called as the run happens, never again while a
+    worker replays the workflow's history, so a hook logs or counts each step once. Since
+    nothing they do reaches the workflow's commands, they run outside the sandbox's
+    restrictions (a hook may log, write a file, read the environment)."""
+
+    def __init__(self, hooks: RunHooks) -> None:
+        self._hooks = hooks
+
+    def __getattribute__(self, name: str) -> Any:
+        if not name.startswith("on_"):
+            return object.__getattribute__(self, name)
+        method = getattr(object.__getattribute__(self, "_hooks"), name)
+
+        async def call(*args: Any, **kwargs: Any) -> None:
+            if not workflow.unsafe.is_replaying():
+                with workflow.unsafe.sandbox_unrestricted():
+                    await method(*args, **kwargs)
+
+        return call
 
 
 async def _drain(setup: RunSetup, state: RunState) -> RunResult[Any]:

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 # The tools of the checkpoint crash tests: one effect per idempotency key, in $EFFECTS_FILE.
 from durability.crash_worker import _apply, effects_file, record
@@ -30,6 +31,7 @@ from agentkit import (
     MCPServerStdio,
     RemoteMCP,
     RunContext,
+    RunHooks,
     ToolCall,
     Verdict,
     passed,
@@ -147,8 +149,41 @@ billing = Agent(
     tools=[record, send_email],
     guardrails=[no_secret_tags],
 )
+
+
+class Seen(RunHooks):
+    """Run hooks that note the steps they see in a file beside the effects (a workflow's copy
+    of this module, in Temporal's sandbox, writes there too)."""
+
+    @staticmethod
+    def path() -> Path:
+        return effects_file().with_suffix(".hooks")
+
+    def steps(self) -> list[str]:
+        return self.path().read_text().splitlines() if self.path().exists() else []
+
+    def note(self, step: str) -> None:
+        with self.path().open("a") as file:
+            file.write(step + "\n")
+
+    async def on_run_start(self, ctx: RunContext[Any], agent: str) -> None:
+        self.note(f"start {agent}")
+
+    async def on_model_end(
+        self, ctx: RunContext[Any], agent: str, response: dict[str, Any]
+    ) -> None:
+        self.note(f"model {agent}")
+
+    async def on_handoff(self, ctx: RunContext[Any], from_agent: str, to_agent: str) -> None:
+        self.note(f"handoff {from_agent} -> {to_agent}")
+
+    async def on_run_end(self, ctx: RunContext[Any], result: Any, error: Any) -> None:
+        self.note("end")
+
+
+seen = Seen()
 desk = TemporalAgent(
-    Agent(model="gpt-4o", name="desk", tools=[slow], handoffs=[billing]),
+    Agent(model="gpt-4o", name="desk", tools=[slow], handoffs=[billing], hooks=seen),
     name="desk",
     model_activity=QUICK,
     tool_activity=QUICK,

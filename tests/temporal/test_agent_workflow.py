@@ -275,6 +275,7 @@ async def test_a_workflow_of_ones_own_runs_an_agent_with_a_typed_context(
 async def test_a_handoff_runs_the_next_agents_calls_as_its_activities(
     agents_client: Client, task_queue: str, model: LocalServer
 ) -> None:
+    agents_app.seen.path().unlink(missing_ok=True)
     model.scripted.queue(
         Call("transfer_to_billing", "{}", call_id="call_t"),
         Call("record", '{"tag": "refund"}', call_id="call_r"),
@@ -298,7 +299,10 @@ async def test_a_handoff_runs_the_next_agents_calls_as_its_activities(
     assert activities(history) == [
         "desk.model", "desk.tool", "desk.billing.model", "desk.billing.tool", "desk.billing.model"
     ]  # fmt: skip
+    steps = ["start desk", "model desk", "handoff desk -> billing", "model billing"]
+    assert agents_app.seen.steps() == [*steps, "model billing", "end"]
     await replay(history)
+    assert len(agents_app.seen.steps()) == 6  # a replay calls no hook again
 
 
 async def test_the_next_agents_tool_guardrails_run_in_its_tool_activity(
