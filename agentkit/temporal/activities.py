@@ -14,20 +14,23 @@ import contextlib
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
+import pydantic
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from agentkit.agent import Agent
 from agentkit.context import RunContext
 from agentkit.errors import ToolError
+from agentkit.guardrails import GuardrailKind, Verdict
 from agentkit.model import RetryPolicy, resolve_client, wire
 from agentkit.model.call import Background
 from agentkit.temporal import mcp
 from agentkit.temporal.failures import tool_failure
 from agentkit.temporal.heartbeat import Heartbeat
 from agentkit.temporal.model_activity import call_model
-from agentkit.temporal.payloads import Body, ModelCall, ToolCall, with_secrets
+from agentkit.temporal.payloads import Body, GuardrailCall, ModelCall, ToolCall, with_secrets
 from agentkit.tools import FunctionTool, MCPServer, unknown_tool_output
 from agentkit.tools.function import ToolOutput
 from agentkit.tools.hosted import HostedTool
@@ -41,10 +44,16 @@ class ActivityNames:
     model: str
     tool: str
     mcp_tools: str
+    guardrail: str
 
     @classmethod
     def of(cls, name: str) -> ActivityNames:
-        return cls(f"agentkit.{name}.model", f"agentkit.{name}.tool", f"agentkit.{name}.mcp_tools")
+        return cls(
+            f"agentkit.{name}.model",
+            f"agentkit.{name}.tool",
+            f"agentkit.{name}.mcp_tools",
+            f"agentkit.{name}.guardrail",
+        )
 
 
 class WorkerSide:
@@ -58,7 +67,12 @@ class WorkerSide:
         self.typed = typed
         self.hosted = [t.to_param() for t in agent.tools if isinstance(t, HostedTool)]
         self.has_mcp = any(isinstance(t, MCPServer) for t in agent.tools)
-        self.own_tools = self.agent.setup({}, None, None, model=_no_model).tools
+        own = self.agent.setup({}, None, None, model=_no_model)
+        self.own_tools = own.tools
+        self.guardrails = {
+            (g.kind, g.name): g for g in own.guardrails.input + own.guardrails.output
+        }
+        self.output = pydantic.TypeAdapter[Any](cast(Any, agent.output_type or str))
         self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Sessions] = (
             weakref.WeakKeyDictionary()
         )
@@ -73,12 +87,17 @@ class WorkerSide:
         async def mcp_tools() -> list[mcp.Described]:
             return await self.list_mcp_tools()
 
+        async def guardrail(call: GuardrailCall) -> Verdict:
+            return await self.check(call)
+
         found: list[Callable[..., Any]] = [
             activity.defn(name=self.names.model)(model),
             activity.defn(name=self.names.tool)(tool),
         ]
         if self.has_mcp:
             found.append(activity.defn(name=self.names.mcp_tools)(mcp_tools))
+        if self.guardrails:
+            found.append(activity.defn(name=self.names.guardrail)(guardrail))
         return found
 
     async def call_model(self, call: ModelCall) -> Body:
@@ -113,6 +132,21 @@ class WorkerSide:
                 return await runner(tool, ctx, item)
             except ToolError as error:
                 raise tool_failure(error) from None
+
+    async def check(self, call: GuardrailCall) -> Verdict:
+        """Run one input or output guardrail of the agent, as it would run outside Temporal."""
+        guardrail = self.guardrails.get((cast(GuardrailKind, call.kind), call.guardrail))
+        if guardrail is None:  # a worker with other code than the workflow's: fail loudly
+            raise ApplicationError(
+                f"This worker's agent has no {call.kind} guardrail {call.guardrail!r}",
+                non_retryable=True,
+            )
+        value = call.value if call.kind == "input" else self.output.validate_python(call.value)
+        ctx = RunContext(
+            self.typed(call.context), turn=call.turn, model=call.model, run_id=call.run_id
+        )
+        async with Heartbeat().running():
+            return await guardrail.verdict(ctx, value)
 
     async def list_mcp_tools(self) -> list[mcp.Described]:
         async with Heartbeat().running(), self._mcp() as tools:

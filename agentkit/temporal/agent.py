@@ -26,6 +26,7 @@ from temporalio.workflow import ActivityConfig
 from agentkit.agent import Agent
 from agentkit.context import RunContext
 from agentkit.errors import ConfigurationError, UserError
+from agentkit.guardrails import Guardrail, Guardrails, Verdict
 from agentkit.handoffs import Team
 from agentkit.hooks import RunHooks
 from agentkit.model.call import Attachment, Finished
@@ -37,7 +38,7 @@ from agentkit.run.result import RunResult
 from agentkit.run.state import RunState
 from agentkit.temporal import failures, mcp
 from agentkit.temporal.activities import ActivityNames, WorkerSide
-from agentkit.temporal.payloads import Body, ModelCall, ToolCall, without_secrets
+from agentkit.temporal.payloads import Body, GuardrailCall, ModelCall, ToolCall, without_secrets
 from agentkit.tools import FunctionTool, MCPServer
 from agentkit.tools.function import ToolOutput
 from agentkit.tracing import Observer
@@ -202,7 +203,49 @@ class TemporalAgent(Generic[OutputT]):
 
         model = self._model_of(member)
         setup = agent.setup(tools, context, max_turns, model=model, observer=observer, team=team)
-        return replace(setup, tool_runner=run_tool, new_id=lambda: workflow.uuid4().hex)
+        return replace(
+            setup,
+            tool_runner=run_tool,
+            new_id=lambda: workflow.uuid4().hex,
+            guardrails=self._guardrails_of(agent, member, setup.guardrails),
+        )
+
+    def _guardrails_of(
+        self, agent: Agent[Any, Any], member: _Member, rails: Guardrails
+    ) -> Guardrails:
+        """`rails` with each input and output guardrail checked by a guardrail activity (user
+        code, which may call a model, never runs in the workflow; tool guardrails run in the
+        tool activity already)."""
+        if not rails.input and not rails.output:
+            return rails
+        answer = pydantic.TypeAdapter[Any](cast(Any, agent.output_type or str))
+
+        def remote(guardrail: Guardrail) -> Guardrail:
+            async def check(ctx: RunContext[Any], value: Any) -> Verdict:
+                sent = (
+                    value if guardrail.kind == "input" else answer.dump_python(value, mode="json")
+                )
+                call = GuardrailCall(
+                    guardrail.name, guardrail.kind, sent, ctx.run_id, ctx.turn, ctx.model, ctx.deps
+                )
+                try:
+                    verdict: Verdict = await workflow.execute_activity(
+                        member.names.guardrail,
+                        call,
+                        result_type=Verdict,
+                        **_summarised(self.tool_activity, f"{member.label}: {guardrail.name}"),
+                    )
+                except ActivityError as error:
+                    raise failures.raised_again(error) from None
+                return verdict
+
+            return replace(guardrail, check=check)
+
+        return replace(
+            rails,
+            input=tuple(remote(g) for g in rails.input),
+            output=tuple(remote(g) for g in rails.output),
+        )
 
     def _model_of(self, member: _Member) -> Any:
         """The model caller of `member`: one model call activity per call."""

@@ -38,6 +38,20 @@ class ToolCall:
     context: Any = None
 
 
+@dataclass(frozen=True)
+class GuardrailCall:
+    """One input or output guardrail's check: the run's input text, or its final answer as
+    JSON (the worker validates it into the agent's `output_type` again)."""
+
+    guardrail: str
+    kind: str
+    value: Any
+    run_id: str
+    turn: int
+    model: str
+    context: Any = None
+
+
 def without_secrets(body: Body) -> Body:
     """`body` with its tools' secret fields (MCP `headers`, `authorization`) left out."""
     tools = body.get("tools")

@@ -34,6 +34,8 @@ from agentkit import (
     RunHooks,
     ToolCall,
     Verdict,
+    input_guardrail,
+    output_guardrail,
     passed,
     tool,
     tool_input_guardrail,
@@ -189,7 +191,30 @@ desk = TemporalAgent(
     tool_activity=QUICK,
 )
 """A team: `desk` hands conversations over to `billing`, whose calls are activities too."""
-AGENTS = [assistant, researcher, reasoner, notetaker, librarian, clerk, analyst, desk]
+
+
+@input_guardrail
+def no_card_numbers(ctx: RunContext[None], text: str) -> Verdict:
+    """Sync: outside Temporal it runs in a thread, which a workflow could not start."""
+    digits = sum(c.isdigit() for c in text)
+    return tripped("the message holds a card number") if digits >= 12 else passed()
+
+
+@output_guardrail(on_trip="correct")
+async def polite(ctx: RunContext[None], answer: str) -> Verdict:
+    """Async and with I/O (as one asking a judge agent would be): it notes where it ran."""
+    with effects_file().with_suffix(".judged").open("a") as file:
+        file.write(f"{os.getpid()} {answer}\n")
+    return tripped("that was rude") if "rude" in answer else passed()
+
+
+careful = TemporalAgent(
+    Agent(model="gpt-4o", name="careful", guardrails=[no_card_numbers, polite]),
+    name="careful",
+    model_activity=QUICK,
+    tool_activity=QUICK,
+)
+AGENTS = [assistant, researcher, reasoner, notetaker, librarian, clerk, analyst, desk, careful]
 
 
 @workflow.defn
@@ -213,6 +238,16 @@ class Desk:
 
 
 @workflow.defn
+class Careful:
+    """A workflow of the user's own around a run with input and output guardrails."""
+
+    @workflow.run
+    async def run(self, question: str) -> str:
+        result = await careful.run(question)
+        return result.output
+
+
+@workflow.defn
 class Research:
     """A workflow of the user's own around one background-mode run."""
 
@@ -230,7 +265,7 @@ def make_worker(client: Client, task_queue: str) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[Quote, Research, Desk],
+        workflows=[Quote, Research, Desk, Careful],
         # A SIGKILLed worker's cached workflows wait this long before another worker takes them.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
     )

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from agentkit.server import LocalServer
@@ -24,7 +24,7 @@ from agentkit.temporal import (
 )
 
 from . import agents_app
-from .agents_app import Desk, Quote, effects, make_worker
+from .agents_app import Careful, Desk, Quote, effects, make_worker
 from .history import activities, raw, replay
 from .worker_process import TESTS
 
@@ -352,6 +352,51 @@ async def test_an_approval_asked_after_a_handoff_is_answered_and_the_team_goes_o
         "gpt-4o", "gpt-4o-mini", "gpt-4o-mini", "gpt-4o"
     ]  # fmt: skip
     await replay(await agents_client.get_workflow_handle(chat).fetch_history())
+
+
+async def test_input_and_output_guardrails_run_as_activities(
+    agents_client: Client, task_queue: str, model: LocalServer
+) -> None:
+    judged = agents_app.effects_file().with_suffix(".judged")
+    judged.unlink(missing_ok=True)
+    model.scripted.queue(Say("That is a rude question."), Say("Happy to help."))
+
+    handle = await agents_client.start_workflow(
+        Careful.run, "help me", id=f"careful-{uuid.uuid4().hex[:8]}", task_queue=task_queue
+    )
+
+    assert await handle.result() == "Happy to help."
+    # the output guardrail ran in this test's worker, with I/O; its correction reached the model
+    assert judged.read_text().splitlines() == [
+        f"{os.getpid()} That is a rude question.",
+        f"{os.getpid()} Happy to help.",
+    ]
+    retried = json.dumps(model.requests[1]["input"])
+    assert "refused by the guardrail 'polite': that was rude" in retried
+    history = await handle.fetch_history()
+    assert activities(history) == [
+        "careful.guardrail", "careful.model", "careful.guardrail", "careful.model",
+        "careful.guardrail",
+    ]  # fmt: skip
+    await replay(history)
+
+
+async def test_a_tripped_input_guardrail_fails_the_workflow_before_any_model_call(
+    agents_client: Client, task_queue: str, model: LocalServer
+) -> None:
+    handle = await agents_client.start_workflow(
+        Careful.run,
+        "my card is 4111 1111 1111 1111",
+        id=f"careful-{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+    )
+
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert isinstance(failed.value.cause, ApplicationError)
+    assert failed.value.cause.type == "GuardrailTripped"
+    assert "'no_card_numbers' tripped: the message holds a card number" in str(failed.value.cause)
+    assert model.requests == []
 
 
 async def test_outside_a_workflow_a_temporal_agent_is_its_agent(model: LocalServer) -> None:
