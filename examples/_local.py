@@ -1,4 +1,6 @@
-"""Point the examples at your endpoint, or at a local Responses API server when none is set.
+"""For the two examples that start processes of their own (crash_resume.py, temporal_approval.py):
+one local Responses API server they all share, when no endpoint is set. The other examples call
+the public `agentkit.local_fallback()` instead (an embedded server per process).
 
 agentkit finds its endpoint in the environment (AGENTKIT_BASE_URL, then AZURE_OPENAI_ENDPOINT,
 then OPENAI_API_KEY). With none of them set, `local_server_if_needed()` starts agentkit's

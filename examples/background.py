@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 
-from _local import local_server_if_needed
-
 from agentkit import (
     Agent,
     BackgroundStatus,
@@ -18,6 +16,7 @@ from agentkit import (
     HostedToolProgress,
     RunCancelled,
     TextDelta,
+    local_fallback,
 )
 
 # The local server runs the ```python blocks a message brings; a real model writes its own code.
@@ -66,5 +65,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    with local_server_if_needed():
-        asyncio.run(main())
+    if local_fallback():
+        print("(no endpoint configured: agentkit's embedded local server answers)")
+    asyncio.run(main())

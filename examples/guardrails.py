@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from _local import local_server_if_needed
 from pydantic import BaseModel
 
 from agentkit import (
@@ -23,6 +22,7 @@ from agentkit import (
     ToolCall,
     Verdict,
     input_guardrail,
+    local_fallback,
     output_guardrail,
     passed,
     tool,
@@ -83,5 +83,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    with local_server_if_needed():
-        asyncio.run(main())
+    if local_fallback():
+        print("(no endpoint configured: agentkit's embedded local server answers)")
+    asyncio.run(main())

@@ -10,10 +10,9 @@ import io
 import tempfile
 from pathlib import Path
 
-from _local import local_server_if_needed
 from PIL import Image, ImageDraw
 
-from agentkit import Agent, ImageGeneration, image, pdf, upload, user_message
+from agentkit import Agent, ImageGeneration, image, local_fallback, pdf, upload, user_message
 from agentkit.model import resolve_client
 
 
@@ -50,5 +49,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    with local_server_if_needed():
-        asyncio.run(main())
+    if local_fallback():
+        print("(no endpoint configured: agentkit's embedded local server answers)")
+    asyncio.run(main())

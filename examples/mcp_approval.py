@@ -23,10 +23,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
-from _local import local_server_if_needed
 from mcp.server.mcpserver import MCPServer
 
-from agentkit import Agent, ApprovalRequest, Decision, RemoteMCP, RunState, reject
+from agentkit import Agent, ApprovalRequest, Decision, RemoteMCP, RunState, local_fallback, reject
 
 TOKEN = "Bearer example-secret-token"  # what the MCP server expects: a secret, never saved
 notes: list[str] = []
@@ -98,5 +97,7 @@ async def main(mcp_url: str) -> None:
 
 
 if __name__ == "__main__":
-    with local_server_if_needed(), serve_mcp() as url:
+    if local_fallback():
+        print("(no endpoint configured: agentkit's embedded local server answers)")
+    with serve_mcp() as url:
         asyncio.run(main(os.environ.get("MCP_SERVER_URL", url)))

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from _local import local_server_if_needed
-
-from agentkit import Agent, Conversation, RunContext, RunResult, tool
+from agentkit import Agent, Conversation, RunContext, RunResult, local_fallback, tool
 
 
 @dataclass
@@ -72,5 +70,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    with local_server_if_needed():
-        main()
+    if local_fallback():
+        print("(no endpoint configured: agentkit's embedded local server answers)")
+    main()

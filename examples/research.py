@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from _local import local_server_if_needed
-
-from agentkit import Agent, tool
+from agentkit import Agent, local_fallback, tool
 
 searching: set[str] = set()
 both_searching = asyncio.Event()
@@ -76,5 +74,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    with local_server_if_needed():
-        asyncio.run(main())
+    if local_fallback():
+        print("(no endpoint configured: agentkit's embedded local server answers)")
+    asyncio.run(main())

@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 import os
 
-from _local import local_server_if_needed
-
-from agentkit import Agent, Conversation, ModelSettings, RunResult, tool
+from agentkit import Agent, Conversation, ModelSettings, RunResult, local_fallback, tool
 
 
 @tool
@@ -64,5 +62,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    with local_server_if_needed():
-        main()
+    if local_fallback():
+        print("(no endpoint configured: agentkit's embedded local server answers)")
+    main()

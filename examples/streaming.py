@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import asyncio
 
-from _local import local_server_if_needed
-
 from agentkit import (
     Agent,
     FinalResult,
     TextDelta,
     ToolCallStarted,
     ToolResult,
+    local_fallback,
     tool,
 )
 
@@ -45,5 +44,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    with local_server_if_needed():
-        asyncio.run(main())
+    if local_fallback():
+        print("(no endpoint configured: agentkit's embedded local server answers)")
+    asyncio.run(main())

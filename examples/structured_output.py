@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from _local import local_server_if_needed
 from pydantic import BaseModel, Field
 
-from agentkit import Agent
+from agentkit import Agent, local_fallback
 
 
 class Invoice(BaseModel):
@@ -39,5 +38,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    with local_server_if_needed():
-        main()
+    if local_fallback():
+        print("(no endpoint configured: agentkit's embedded local server answers)")
+    main()

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import asyncio
 
-from _local import local_server_if_needed
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 
-from agentkit import Agent, tool
+from agentkit import Agent, local_fallback, tool
 
 SHOWN = (
     "gen_ai.agent.name",
@@ -56,6 +55,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    with local_server_if_needed():
-        asyncio.run(main())
+    if local_fallback():
+        print("(no endpoint configured: agentkit's embedded local server answers)")
+    asyncio.run(main())
     provider.shutdown()

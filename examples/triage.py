@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 
-from _local import local_server_if_needed
-
-from agentkit import Agent, HandedOff, RunState, ToolCallStarted, tool
+from agentkit import Agent, HandedOff, RunState, ToolCallStarted, local_fallback, tool
 
 
 @tool
@@ -78,5 +76,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    with local_server_if_needed():
-        asyncio.run(main())
+    if local_fallback():
+        print("(no endpoint configured: agentkit's embedded local server answers)")
+    asyncio.run(main())

@@ -39,7 +39,12 @@ FENCE = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 # A ```text block right after a python block (a line such as "It prints:" between them at most):
 # the lines the block prints, in order
 SHOWN = re.compile(r"\A\n*(?:[^\n`]+:\n\n?)?```text\n(.*?)^```", re.MULTILINE | re.DOTALL)
-LOCAL = r"\(no endpoint configured: using agentkit's local server at http://127\.0\.0\.1:\d+/v1\)"
+# examples call `local_fallback()`; the two that share one server with processes they start
+# (crash_resume.py, temporal_approval.py) serve it themselves (examples/_local.py)
+LOCAL = (
+    r"\(no endpoint configured: (agentkit's embedded local server answers"
+    r"|using agentkit's local server at http://127\.0\.0\.1:\d+/v1)\)"
+)
 WEATHER = '{"city":"Paris","temperature_c":21,"sky":"sunny"}'
 # The answer quoting what mcp-server-time's get_current_time returned for the time zone "ZONE".
 TIME_ANSWER = (
