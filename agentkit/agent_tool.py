@@ -28,6 +28,7 @@ from agentkit.tools.typed import typed_tool
 
 if TYPE_CHECKING:
     from agentkit.agent import Agent
+    from agentkit.checkpoints.base import Checkpoints
 
 OutputExtractor = Callable[[RunResult[Any]], str]
 
@@ -69,10 +70,7 @@ async def _sub_run(agent: Agent[Any, Any], ctx: RunContext[Any], text: str) -> R
     paused = paused_sub_run(parent, ctx.call_id) if parent is not None else None
     counted = paused.usage if paused is not None else Usage()
     try:
-        if paused is not None:
-            result = await agent.resume(paused, context=ctx.deps)
-        else:
-            result = await agent.run(text, context=ctx.deps)
+        result = await _run_or_resume(agent, ctx, text, paused)
     except (RunError, ToolError) as error:
         if parent is not None and isinstance(error.state, RunState):
             parent.usage += _less(error.state.usage, counted)
@@ -82,6 +80,26 @@ async def _sub_run(agent: Agent[Any, Any], ctx: RunContext[Any], text: str) -> R
     if result.paused:
         raise SubRunPaused(ctx.call_id, result.state)
     return result
+
+
+async def _run_or_resume(
+    agent: Agent[Any, Any], ctx: RunContext[Any], text: str, paused: RunState | None
+) -> RunResult[Any]:
+    """The sub-run. When the calling run is checkpointed, so is the sub-run, in the same store
+    under a run id made from the call's idempotency key: after a crash, the call runs again
+    and resumes its sub-run where it stopped (a finished one gives its result as it was), so
+    the sub-run's tools never run twice either."""
+    store: Checkpoints | None = ctx._store
+    if store is None:
+        if paused is not None:
+            return await agent.resume(paused, context=ctx.deps)
+        return await agent.run(text, context=ctx.deps)
+    if paused is not None:
+        return await agent.resume(paused, context=ctx.deps, checkpoints=store)
+    run_id = f"{ctx.idempotency_key}/{agent.name}"
+    if await store.load(run_id) is not None:
+        return await agent.resume(run_id, context=ctx.deps, checkpoints=store)
+    return await agent.run(text, context=ctx.deps, run_id=run_id, checkpoints=store)
 
 
 def _less(total: Usage, counted: Usage) -> Usage:

@@ -24,6 +24,9 @@ class RunContext(Generic[DepsT]):
     """The tool call being run (empty outside a tool call)."""
     _run: Any = field(default=None, repr=False, compare=False)
     """The calling run's state, for an agent used as a tool (its sub-run pauses there)."""
+    _store: Any = field(default=None, repr=False, compare=False)
+    """The calling run's checkpoint store, for an agent used as a tool (its sub-run is saved
+    there too)."""
 
     @property
     def idempotency_key(self) -> str:

@@ -59,7 +59,7 @@ async def begin(
 
     renewing = asyncio.get_running_loop().create_task(_renew(checkpoints, state.run_id, owner))
     try:
-        yield state, replace(setup, checkpoint=save)
+        yield state, replace(setup, checkpoint=save, store=checkpoints)
     finally:
         renewing.cancel()
         await asyncio.shield(checkpoints.release(state.run_id, owner))

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agentkit.checkpoints.base import Checkpoints
 from agentkit.context import RunContext
 from agentkit.errors import (
     MaxTurnsExceeded,
@@ -99,10 +100,13 @@ class RunSetup:
     """Keeps the code interpreter's container across turns (None: no code interpreter)."""
     tool_runner: ToolRunner = run_tool
     checkpoint: Checkpoint = no_checkpoint
+    store: Checkpoints | None = None
+    """The checkpoint store `checkpoint` saves to: an agent used as a tool keeps its sub-run
+    there too (None: no store)."""
     new_id: Callable[[], str] = random_id
+    """Makes the ids a run stops with (deterministic ones inside a Temporal workflow)."""
     open_conversation: Callable[[], Awaitable[str]] | None = None
     """Creates a service-side Conversation (`chaining="conversation"`); its id."""
-    """Makes the ids a run stops with (deterministic ones inside a Temporal workflow)."""
     agent: str = "agent"
     """The name of the agent this setup runs (handoffs switch to another agent's setup)."""
     guardrails: Guardrails = NONE
@@ -240,7 +244,12 @@ def _take(setup: RunSetup, state: RunState, body: dict[str, Any]) -> tuple[list[
 
 def _context(setup: RunSetup, state: RunState) -> RunContext[Any]:
     return RunContext(
-        setup.deps, turn=state.turn, model=setup.plan.model, run_id=state.run_id, _run=state
+        setup.deps,
+        turn=state.turn,
+        model=setup.plan.model,
+        run_id=state.run_id,
+        _run=state,
+        _store=setup.store,
     )
 
 

@@ -1,6 +1,9 @@
 """A process that runs (or resumes) a checkpointed agent run, for tests that SIGKILL it.
 
     python crash_worker.py run|resume BASE_URL CHECKPOINTS_DB EFFECTS_FILE RUN_ID [--background]
+        [--sub-run]
+
+With `--sub-run`, the agent with the tools is used as a tool (`helper`) by the agent run.
 
 Its tools append one line per effect to EFFECTS_FILE, keyed by the call's idempotency key;
 `slow` first writes a "started" marker and, when CRASH_HOLD is set, waits to be killed. The
@@ -51,7 +54,7 @@ def slow(ctx: RunContext[None], tag: str) -> str:
     return _apply(tag, ctx.idempotency_key)
 
 
-async def main(mode: str, base_url: str, db: str, run_id: str, background: bool) -> None:
+async def main(mode: str, base_url: str, db: str, run_id: str, background: bool, sub: bool) -> None:
     import openai
 
     client = openai.AsyncOpenAI(base_url=base_url, api_key="k")
@@ -62,6 +65,8 @@ async def main(mode: str, base_url: str, db: str, run_id: str, background: bool)
         tool_concurrency=1,
         background=background,
     )
+    if sub:  # the same agent, used as a tool by another: the crash happens in its sub-run
+        agent = Agent(model="gpt-4o", client=client, tools=[agent.clone(name="helper").as_tool()])
     checkpoints = SQLiteCheckpoints(db)
     if mode == "run":
         result = await agent.run("go", run_id=run_id, checkpoints=checkpoints)
@@ -73,4 +78,6 @@ async def main(mode: str, base_url: str, db: str, run_id: str, background: bool)
 if __name__ == "__main__":
     mode, base_url, db, effects, run_id = sys.argv[1:6]
     os.environ["EFFECTS_FILE"] = effects
-    asyncio.run(main(mode, base_url, db, run_id, "--background" in sys.argv))
+    asyncio.run(
+        main(mode, base_url, db, run_id, "--background" in sys.argv, "--sub-run" in sys.argv)
+    )

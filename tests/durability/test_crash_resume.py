@@ -37,7 +37,7 @@ class Worker:
         self.effects = folder / "effects.txt"
 
     def start(
-        self, mode: str, *, hold: bool = False, background: bool = False
+        self, mode: str, *, hold: bool = False, background: bool = False, sub_run: bool = False
     ) -> subprocess.Popen[str]:
         env = {k: v for k, v in os.environ.items() if k != "CRASH_HOLD"}
         if hold:
@@ -53,6 +53,8 @@ class Worker:
         ]
         if background:
             args.append("--background")
+        if sub_run:
+            args.append("--sub-run")
         return subprocess.Popen(
             args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -124,6 +126,43 @@ def test_a_run_killed_between_tool_calls_resumes_without_repeating_any(
         "B r1:call_b",
     ]
     assert worker.creates() == 2  # the tool turn's call and the final one, each once
+
+
+def test_a_run_killed_inside_an_agent_tool_resumes_its_sub_run_without_repeating(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    # The crash happens in the sub-run of an agent used as a tool: it is checkpointed in the
+    # same store, under the calling tool call's idempotency key, and resumed from there.
+    server.scripted.queue(
+        Call("helper", '{"input": "record A and B"}', call_id="call_h"),
+        [
+            Call("record", '{"tag": "A"}', call_id="call_a"),
+            Call("slow", '{"tag": "B"}', call_id="call_b"),
+        ],
+        Say("Both recorded."),
+        Say("The helper recorded both."),
+    )
+    worker = Worker(server, tmp_path)
+    first = worker.start("run", hold=True, sub_run=True)
+    wait_for(lambda: any(line.startswith("started B") for line in worker.lines()))
+    kill(first)
+    sub = "r1:call_h/helper"
+    assert worker.lines() == [f"A {sub}:call_a", f"started B {sub}:call_b"]
+    assert worker.creates() == 2  # the caller's turn and the sub-run's first
+
+    answer = worker.finish("resume", sub_run=True)
+
+    assert answer == {"output": "The helper recorded both.", "turns": 2}
+    assert worker.lines() == [
+        f"A {sub}:call_a",
+        f"started B {sub}:call_b",
+        f"started B {sub}:call_b",
+        f"B {sub}:call_b",
+    ]
+    # neither the caller's first call nor the sub-run's first was created again
+    assert worker.creates() == 4
+    [sub_input] = [r["input"] for r in server.requests if r["model"] == "gpt-4o"][2:3]
+    assert [i["type"] for i in sub_input] == ["function_call_output", "function_call_output"]
 
 
 def test_a_run_another_process_is_running_cannot_be_resumed(

@@ -17,6 +17,7 @@ import pytest
 from pydantic import BaseModel
 
 from agentkit import Agent, RunState, approve, tool
+from agentkit.checkpoints import MemoryCheckpoints
 from agentkit.server import LocalServer
 
 from .research import ARRIVALS, research_team
@@ -133,6 +134,26 @@ async def test_sub_run_approvals_pause_the_calling_run(
     )
     assert done.usage.requests == 4
     assert done.state.sub_runs == {}
+
+
+async def test_a_checkpointed_runs_paused_sub_run_is_saved_and_resumed_by_run_id(
+    server: LocalServer, client: openai.AsyncOpenAI
+) -> None:
+    store = MemoryCheckpoints()
+    paused = await research_team(client).run(BUY, run_id="lead-1", checkpoints=store)
+    (request,) = paused.pending_approvals
+    [call] = [c for c in paused.new_items if c["type"] == "function_call"]
+    sub_id = f"lead-1:{call['call_id']}/market"
+    saved = await store.load(sub_id)
+    assert saved is not None and saved["status"] == "paused"  # the sub-run, in the same store
+
+    state = paused.state
+    state.approve(request.id)
+    done = await research_team(client).resume(state, checkpoints=store)
+
+    assert "buy_report returned bought the report on Cobalt" in done.output
+    assert (await store.load(sub_id) or {})["status"] == "finished"
+    assert (await store.load("lead-1") or {})["status"] == "finished"
 
 
 async def test_the_calling_runs_policy_decides_sub_run_approvals(
