@@ -213,9 +213,7 @@ async def switch(setup: RunSetup, state: RunState) -> tuple[RunSetup, HandedOff 
         handed = HandedOff(setup.agent, chosen.agent.name, call_id)
     if state.agent != setup.agent:
         target = await _team(setup).setup(state.agent)
-        setup = replace(
-            target, checkpoint=setup.checkpoint, store=setup.store, new_id=setup.new_id
-        )
+        setup = replace(target, checkpoint=setup.checkpoint, store=setup.store, new_id=setup.new_id)
     fit_for(state, setup.plan.model)  # another model's reasoning items are dropped
     if handed is not None:
         await setup.checkpoint(state)
