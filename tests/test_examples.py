@@ -32,7 +32,7 @@ NOT_RUN = "<!-- not run"  # an HTML comment right before a block: compiled, not 
 RUN_BY = re.compile(r"<!-- run by (tests/\S+\.py)")  # run by that test file instead
 # The blocks that cannot run offline (an Azure resource, a Temporal cluster, a server the
 # service must reach, the process's global tracer): few, and each says why.
-MOST_NOT_RUN = 7
+MOST_NOT_RUN = 6
 # `print(x)  # what it prints`, or that comment on the next line: checked against the output
 PRINTS = re.compile(r"^ *print\(.*\)(?:  # (.+)|\n *# (.+))$", re.MULTILINE)
 FENCE = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)

@@ -5,6 +5,11 @@ request; resumed runs linked to the first; nothing at all without an SDK. And th
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -34,6 +39,8 @@ from agentkit.server import LocalServer
 
 from .research import research_team
 from .team import triage_team
+
+PAGE = Path(__file__).resolve().parents[2] / "docs/tracing.md"
 
 
 @pytest.fixture
@@ -306,3 +313,24 @@ async def test_hooks_see_each_step_in_order(
         "model end refunds completed",
         "run end refunds paused=False",
     ]
+
+
+def test_the_pages_global_provider_traces_every_agent(server: LocalServer, tmp_path: Path) -> None:
+    # docs/tracing.md's first block, then a run of an agent that names no tracer provider
+    setup = re.search(r"^```python\n(.*?)^```", PAGE.read_text(), re.M | re.S)
+    assert setup is not None and "set_tracer_provider" in setup[1]
+    script = tmp_path / "traced.py"
+    script.write_text(
+        setup[1]
+        + "\nfrom agentkit import Agent\n"
+        + 'Agent(model="gpt-4o", name="helper").run_sync("hello")\n'
+        + "provider.shutdown()\n"
+    )
+    env = {**os.environ, "AGENTKIT_BASE_URL": server.base_url, "AGENTKIT_API_KEY": "k"}
+    ran = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert ran.returncode == 0, ran.stderr
+    names = [json.loads(span)["name"] for span in re.findall(r"^\{.*?^\}", ran.stdout, re.M | re.S)]
+    assert names == ["chat gpt-4o", "invoke_agent helper"]
