@@ -95,9 +95,8 @@ class Observer:
         self.content = bool(tracing and tracing.content)
         self.deps = deps
         self.watching = hooks is not None or self.tracer is not None
-        self.provider, self.host, self.port = "openai", None, None
-        if self.tracer is not None and endpoint is not None:
-            self.provider, self.host, self.port = endpoint()
+        self._endpoint = endpoint if self.tracer is not None else None
+        self._server: tuple[str, str | None, int | None] | None = None
         self.run_span: Span = None
         self.state: RunState | None = None
 
@@ -357,15 +356,18 @@ class Observer:
     # --- spans -----------------------------------------------------------------------------
 
     def _common(self, operation: str, agent: str) -> Attributes:
+        if self._server is None:  # on the first span: making a setup needs no client
+            self._server = self._endpoint() if self._endpoint else ("openai", None, None)
+        provider, host, port = self._server
         attributes: Attributes = {
             "gen_ai.operation.name": operation,
-            "gen_ai.provider.name": self.provider,
+            "gen_ai.provider.name": provider,
             "gen_ai.agent.name": agent,
         }
-        if self.host is not None:
-            attributes["server.address"] = self.host
-            if self.port is not None:
-                attributes["server.port"] = self.port
+        if host is not None:
+            attributes["server.address"] = host
+            if port is not None:
+                attributes["server.port"] = port
         return attributes
 
     def _child(

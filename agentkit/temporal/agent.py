@@ -171,9 +171,10 @@ class TemporalAgent(Generic[OutputT]):
 
     async def _setup(self, context: Any, max_turns: int | None) -> RunSetup:
         _check_serializable(context)
-        observer = self.agent._observer(context)  # the first agent's hooks see the whole run
-        if observer.hooks is not None:
-            observer.hooks = _LiveHooks(observer.hooks)
+        # The first agent's hooks see the whole run. No spans from the workflow: they would
+        # be made again on every replay (Temporal's own TracingInterceptor traces workflows).
+        hooks = self.agent.hooks
+        observer = Observer(_LiveHooks(hooks) if hooks is not None else None, None, context)
         team: Team | None = None
         if self.agent.handoffs_by_tool:
 

@@ -19,6 +19,9 @@ from typing import Any
 
 # The tools of the checkpoint crash tests: one effect per idempotency key, in $EFFECTS_FILE.
 from durability.crash_worker import _apply, effects_file, record
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
@@ -33,6 +36,7 @@ from agentkit import (
     RunContext,
     RunHooks,
     ToolCall,
+    Tracing,
     Verdict,
     input_guardrail,
     output_guardrail,
@@ -214,7 +218,25 @@ careful = TemporalAgent(
     model_activity=QUICK,
     tool_activity=QUICK,
 )
-AGENTS = [assistant, researcher, reasoner, notetaker, librarian, clerk, analyst, desk, careful]
+SPANS = InMemorySpanExporter()
+PROVIDER = TracerProvider()
+PROVIDER.add_span_processor(SimpleSpanProcessor(SPANS))
+traced = TemporalAgent(
+    Agent(
+        model="gpt-4o",
+        name="traced",
+        tools=[record],
+        tracing=Tracing(tracer_provider=PROVIDER),
+        hooks=seen,
+    ),
+    name="traced",
+    model_activity=QUICK,
+    tool_activity=QUICK,
+)
+"""Traced with OpenTelemetry, as a worker with a configured SDK traces every agent."""
+AGENTS = [
+    assistant, researcher, reasoner, notetaker, librarian, clerk, analyst, desk, careful, traced
+]  # fmt: skip
 
 
 @workflow.defn
@@ -248,6 +270,16 @@ class Careful:
 
 
 @workflow.defn
+class Traced:
+    """A workflow of the user's own around a traced run."""
+
+    @workflow.run
+    async def run(self, question: str) -> str:
+        result = await traced.run(question)
+        return result.output
+
+
+@workflow.defn
 class Research:
     """A workflow of the user's own around one background-mode run."""
 
@@ -265,7 +297,7 @@ def make_worker(client: Client, task_queue: str) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[Quote, Research, Desk, Careful],
+        workflows=[Quote, Research, Desk, Careful, Traced],
         # A SIGKILLed worker's cached workflows wait this long before another worker takes them.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
     )

@@ -8,7 +8,7 @@ from temporalio.worker import Replayer
 
 from agentkit.temporal import AgentkitPlugin
 
-from .agents_app import AGENTS, Careful, Desk, Quote, Research
+from .agents_app import AGENTS, Careful, Desk, Quote, Research, Traced
 
 
 async def fetch(handle: WorkflowHandle) -> WorkflowHistory:  # type: ignore[type-arg]
@@ -37,6 +37,6 @@ def raw(history: WorkflowHistory) -> bytes:
 async def replay(history: WorkflowHistory) -> None:
     """Replay the history on a fresh replayer: raises if the workflow code is not deterministic."""
     replayer = Replayer(
-        workflows=[Quote, Research, Desk, Careful], plugins=[AgentkitPlugin(AGENTS)]
+        workflows=[Quote, Research, Desk, Careful, Traced], plugins=[AgentkitPlugin(AGENTS)]
     )
     await replayer.replay_workflow(history)

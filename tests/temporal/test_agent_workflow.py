@@ -24,7 +24,7 @@ from agentkit.temporal import (
 )
 
 from . import agents_app
-from .agents_app import Careful, Desk, Quote, effects, make_worker
+from .agents_app import Careful, Desk, Quote, Traced, effects, make_worker
 from .history import activities, raw, replay
 from .worker_process import TESTS
 
@@ -397,6 +397,29 @@ async def test_a_tripped_input_guardrail_fails_the_workflow_before_any_model_cal
     assert failed.value.cause.type == "GuardrailTripped"
     assert "'no_card_numbers' tripped: the message holds a card number" in str(failed.value.cause)
     assert model.requests == []
+
+
+async def test_a_traced_agent_runs_in_a_workflow_without_spans_made_again_on_replay(
+    agents_client: Client, task_queue: str, model: LocalServer
+) -> None:
+    # An agent traced with an OpenTelemetry SDK (as every agent is in a worker whose SDK is
+    # configured) builds its activities at import and runs in a sandboxed workflow; the
+    # workflow makes no spans of its own, so a replay cannot make them twice.
+    agents_app.SPANS.clear()
+    agents_app.seen.path().unlink(missing_ok=True)
+    model.scripted.queue(Call("record", '{"tag": "T"}', call_id="call_t"), Say("Traced."))
+
+    handle = await agents_client.start_workflow(
+        Traced.run, "record T", id=f"traced-{uuid.uuid4().hex[:8]}", task_queue=task_queue
+    )
+
+    assert await handle.result() == "Traced."
+    [effect] = effects()
+    assert effect.startswith("T ")
+    assert agents_app.seen.steps() == ["start traced", "model traced", "model traced", "end"]
+    await replay(await handle.fetch_history())
+    assert agents_app.SPANS.get_finished_spans() == ()
+    assert len(agents_app.seen.steps()) == 4
 
 
 async def test_outside_a_workflow_a_temporal_agent_is_its_agent(model: LocalServer) -> None:
