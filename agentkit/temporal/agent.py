@@ -33,6 +33,7 @@ from agentkit.model.call import Attachment, Finished
 from agentkit.run.conversation import Conversation, Item
 from agentkit.run.events import FinalResult
 from agentkit.run.loop import RunSetup, iterate
+from agentkit.run.model_call import ModelCaller
 from agentkit.run.request import to_items
 from agentkit.run.result import RunResult
 from agentkit.run.state import RunState
@@ -208,18 +209,16 @@ class TemporalAgent(Generic[OutputT]):
             setup,
             tool_runner=run_tool,
             new_id=lambda: workflow.uuid4().hex,
-            guardrails=self._guardrails_of(agent, member, setup.guardrails),
+            guardrails=self._guardrails_of(member, setup.guardrails),
         )
 
-    def _guardrails_of(
-        self, agent: Agent[Any, Any], member: _Member, rails: Guardrails
-    ) -> Guardrails:
+    def _guardrails_of(self, member: _Member, rails: Guardrails) -> Guardrails:
         """`rails` with each input and output guardrail checked by a guardrail activity (user
         code, which may call a model, never runs in the workflow; tool guardrails run in the
         tool activity already)."""
         if not rails.input and not rails.output:
             return rails
-        answer = pydantic.TypeAdapter[Any](cast(Any, agent.output_type or str))
+        answer = member.worker.output  # the same adapter the worker validates it back with
 
         def remote(guardrail: Guardrail) -> Guardrail:
             async def check(ctx: RunContext[Any], value: Any) -> Verdict:
@@ -248,7 +247,7 @@ class TemporalAgent(Generic[OutputT]):
             output=tuple(remote(g) for g in rails.output),
         )
 
-    def _model_of(self, member: _Member) -> Any:
+    def _model_of(self, member: _Member) -> ModelCaller:
         """The model caller of `member`: one model call activity per call."""
 
         def call(
